@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// recfs: a call-recording store with a FUSE face. See README.md and ../shared/DESIGN.md.
+import PackageDescription
+
+let package = Package(
+    name: "recfs",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "recfs", targets: ["recfs"]),
+        .library(name: "RecordingCore", targets: ["RecordingCore"]),
+        .library(name: "RecordingStore", targets: ["RecordingStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: system libraries found through pkg-config, wrapped as tiny modules.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Pure Swift policy: settings, plans, resolution, validation, JSON. No I/O, no C.
+        .target(name: "RecordingCore"),
+
+        // The one facade every face uses: catalog, vault, blob stores, audit.
+        .target(
+            name: "RecordingStore",
+            dependencies: [
+                "RecordingCore", "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
+        // The command-line face.
+        .executableTarget(
+            name: "recfs",
+            dependencies: [
+                "RecordingCore", "RecordingStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "RecordingCoreTests", dependencies: ["RecordingCore"]),
+        .testTarget(name: "RecordingStoreTests", dependencies: ["RecordingStore", "RecordingCore"]),
+        .testTarget(name: "recfsTests", dependencies: ["recfs"]),
+    ]
+)

@@ -1,0 +1,105 @@
+// AudioProbe: what a finished recording file is (WAV or MP3, channels, rate, duration),
+// read from its bytes alone.
+
+/// The shape of a recording file.
+public struct AudioInfo: Equatable, Sendable {
+    public let format: AudioFormat
+    public let channels: Int
+    public let sampleRate: Int
+    /// 16 for PCM WAV; 0 for MP3.
+    public let bitsPerSample: Int
+    public let durationMilliseconds: Int64
+}
+
+/// Why a file is not a usable recording.
+public struct AudioProbeError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}
+
+/// Reads WAV (PCM, RIFF) and MP3 (MPEG audio layer III, optional ID3v2 tag) headers.
+public enum AudioProbe {
+    /// Whether the bytes start like a WAV file (then a header prefix is enough to probe it).
+    public static func isWAV(_ b: [UInt8]) -> Bool {
+        b.count >= 12 && b[0..<4].elementsEqual("RIFF".utf8) && b[8..<12].elementsEqual("WAVE".utf8)
+    }
+
+    /// Probes a file from its bytes: for WAV a prefix holding the header chunks is enough
+    /// (`fileSize` bounds the data chunk); MP3 needs the whole file (frames are counted).
+    public static func probe(_ b: [UInt8], fileSize: Int) throws(AudioProbeError) -> AudioInfo {
+        if isWAV(b) { return try wav(b, fileSize: fileSize) }
+        return try mp3(b)
+    }
+
+    static func le16(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
+    static func le32(_ b: [UInt8], _ i: Int) -> Int { le16(b, i) | le16(b, i + 2) << 16 }
+
+    static func wav(_ b: [UInt8], fileSize: Int) throws(AudioProbeError) -> AudioInfo {
+        var i = 12
+        var fmt: (tag: Int, channels: Int, rate: Int, bits: Int, blockAlign: Int)?
+        while i + 8 <= b.count {
+            let id = String(decoding: b[i..<(i + 4)], as: UTF8.self)
+            let size = le32(b, i + 4)
+            let body = i + 8
+            if id == "fmt " {
+                guard size >= 16, body + 16 <= b.count else { throw AudioProbeError(reason: "WAV fmt chunk is too short") }
+                fmt = (le16(b, body), le16(b, body + 2), le32(b, body + 4), le16(b, body + 14), le16(b, body + 12))
+            } else if id == "data" {
+                guard let f = fmt else { throw AudioProbeError(reason: "WAV data chunk comes before its fmt chunk") }
+                guard f.tag == 1 || f.tag == 0xFFFE else { throw AudioProbeError(reason: "WAV format tag \(f.tag) is not PCM") }
+                guard f.bits == 16 else { throw AudioProbeError(reason: "WAV has \(f.bits)-bit samples; recordings are 16-bit PCM") }
+                guard (1...2).contains(f.channels) else { throw AudioProbeError(reason: "WAV has \(f.channels) channels; recordings are mono or stereo") }
+                guard [8000, 16000, 22050, 24000, 32000, 44100, 48000].contains(f.rate) else {
+                    throw AudioProbeError(reason: "WAV sample rate \(f.rate) Hz is not supported")
+                }
+                guard body + size <= fileSize else { throw AudioProbeError(reason: "WAV data chunk says \(size) bytes but the file ends sooner (truncated)") }
+                let frames = Int64(size / max(1, f.blockAlign))
+                return AudioInfo(format: .wav, channels: f.channels, sampleRate: f.rate, bitsPerSample: 16,
+                                 durationMilliseconds: frames * 1000 / Int64(f.rate))
+            }
+            i = body + size + (size & 1)
+        }
+        throw AudioProbeError(reason: "WAV file has no data chunk")
+    }
+
+    static let bitrates: [[Int]] = [
+        [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],  // MPEG-1 layer III
+        [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],     // MPEG-2/2.5 layer III
+    ]
+
+    static func mp3(_ b: [UInt8]) throws(AudioProbeError) -> AudioInfo {
+        var i = 0
+        if b.count >= 10, b[0..<3].elementsEqual("ID3".utf8) {
+            let size = Int(b[6] & 0x7F) << 21 | Int(b[7] & 0x7F) << 14 | Int(b[8] & 0x7F) << 7 | Int(b[9] & 0x7F)
+            i = 10 + size + (b[5] & 0x10 != 0 ? 10 : 0)
+        }
+        var frames: Int64 = 0
+        var rate = 0, channels = 0, samplesPerFrame = 0
+        while i + 4 <= b.count {
+            guard b[i] == 0xFF, b[i + 1] & 0xE0 == 0xE0 else {
+                if frames > 0, b.count - i >= 3, b[i..<(i + 3)].elementsEqual("TAG".utf8) { break }
+                if frames == 0 { throw AudioProbeError(reason: "not a WAV or MP3 file (no RIFF header and no MPEG frame at byte \(i))") }
+                throw AudioProbeError(reason: "MP3 stream is damaged at byte \(i)")
+            }
+            let versionBits = (b[i + 1] >> 3) & 3, layerBits = (b[i + 1] >> 1) & 3
+            let bitrateIndex = Int(b[i + 2] >> 4), rateIndex = Int((b[i + 2] >> 2) & 3), padding = Int((b[i + 2] >> 1) & 1)
+            guard versionBits != 1, layerBits == 1, bitrateIndex != 0, bitrateIndex != 15, rateIndex != 3 else {
+                throw AudioProbeError(reason: "MP3 frame at byte \(i) is not MPEG layer III audio")
+            }
+            let mpeg1 = versionBits == 3
+            let baseRates = [44100, 48000, 32000]
+            let frameRate = mpeg1 ? baseRates[rateIndex] : (versionBits == 2 ? baseRates[rateIndex] / 2 : baseRates[rateIndex] / 4)
+            let kbps = bitrates[mpeg1 ? 0 : 1][bitrateIndex]
+            let spf = mpeg1 ? 1152 : 576
+            let length = (spf / 8) * kbps * 1000 / frameRate + padding
+            rate = frameRate
+            samplesPerFrame = spf
+            channels = (b[i + 3] >> 6) == 3 ? 1 : 2
+            frames += 1
+            i += length
+        }
+        guard frames > 0 else { throw AudioProbeError(reason: "MP3 file holds no frames") }
+        return AudioInfo(format: .mp3, channels: channels, sampleRate: rate, bitsPerSample: 0,
+                         durationMilliseconds: frames * Int64(samplesPerFrame) * 1000 / Int64(rate))
+    }
+}

@@ -1,0 +1,68 @@
+// Store+Fsck: consistency of blobs and catalog: orphan blobs, leftover staging files,
+// catalogued recordings whose blob is missing or the wrong size.
+
+import GRDB
+import Glibc
+import RecordingCore
+
+/// What `fsck` found (and, with repair, removed).
+public struct FsckReport: Sendable {
+    /// Blobs no catalogued recording names (left by a crash between blob and catalog).
+    public var orphanBlobs: [String] = []
+    /// Half-written blobs in staging.
+    public var stagingLeftovers: [String] = []
+    /// Catalogued recordings whose blob is missing or not the size their plaintext needs.
+    public var damaged: [String] = []
+    public var checked = 0
+    public var repaired = false
+
+    public var isClean: Bool { orphanBlobs.isEmpty && stagingLeftovers.isEmpty && damaged.isEmpty }
+}
+
+extension Store {
+    /// Holds the store lock: shared for ingest, exclusive for repair, so repair never takes a
+    /// blob that an ingest has written but not yet catalogued for an orphan.
+    func withStoreLock<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
+        let path = root + "/lock"
+        let fd = try SystemError.check("open", path) { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        defer { close(fd) }
+        try SystemError.check("flock", path) { flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
+        return try body()
+    }
+
+    /// Checks every blob against the catalog; with `repair`, deletes orphans and staging leftovers.
+    public func fsck(repair: Bool) throws -> FsckReport {
+        try withStoreLock(exclusive: repair) {
+            var report = FsckReport()
+            let rows = try catalog.pool.read { db in try RecordingRow.filter(Column("purgedAt") == nil).fetchAll(db) }
+            var known = Set<String>()
+            for row in rows {
+                known.insert(row.region + "/" + row.blobKey)
+                report.checked += 1
+                do {
+                    let size = try blobStore(for: row).size(row.blobKey)
+                    let layout = ChunkLayout(headerSize: BlobHeader.size, chunkSize: row.chunkSize)
+                    if layout.plaintextSize(blobSize: size) != row.plaintextSize {
+                        report.damaged.append("call \(row.callSid): blob \(row.blobKey) is \(size) bytes, expected \(layout.blobSize(plaintextSize: row.plaintextSize))")
+                    }
+                } catch {
+                    report.damaged.append("call \(row.callSid): \(error)")
+                }
+            }
+            for region in Region.allCases.map(\.rawValue) {
+                let blobs = blobStore(region: region)
+                for key in try blobs.list(prefix: "") where !known.contains(region + "/" + key) {
+                    report.orphanBlobs.append(region + "/" + key)
+                    if repair { try blobs.delete(key) }
+                }
+            }
+            let staging = LocalBlobStore(root: stagingPath, name: "staging")
+            for key in try staging.list(prefix: "") {
+                report.stagingLeftovers.append(key)
+                if repair { try staging.delete(key) }
+            }
+            report.repaired = repair
+            return report
+        }
+    }
+}

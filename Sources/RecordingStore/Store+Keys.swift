@@ -1,0 +1,74 @@
+// Store+Keys: account key rotation. Data keys are rewrapped; audio is never re-encrypted.
+
+import Foundation
+import GRDB
+import RecordingCore
+
+/// What a key rotation did.
+public struct KeyRotation: Sendable {
+    public let newKeyId: String
+    public let retiredKeyIds: [String]
+    public let rewrapped: Int
+}
+
+extension Store {
+    /// Makes a new account key, rewraps every recording's data key with it (blob header and
+    /// catalog), then retires the old keys. Safe to interrupt and run again: old keys stay until
+    /// nothing needs them, and a half-rotated recording opens with either copy.
+    /// - Parameter progress: called with (done, total) after each recording.
+    public func rotateKeys(actor: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> KeyRotation {
+        let keys = vault.keys
+        let oldIds = try keys.keyIds()
+        let newId = try keys.addActiveKey()
+        let rows = try catalog.pool.read { db in
+            try RecordingRow.filter(Column("accountSid") == account.sid && Column("purgedAt") == nil).fetchAll(db)
+        }
+        var done = 0
+        for row in rows {
+            try rewrap(row, to: newId)
+            done += 1
+            progress(done, rows.count)
+        }
+        let stillOld = try catalog.pool.read { db in
+            try RecordingRow.filter(Column("purgedAt") == nil && Column("keyId") != newId).fetchCount(db)
+        }
+        guard stillOld == 0 else {
+            throw StoreError("key rotation left \(stillOld) recordings on old keys; run recfs keys rotate again")
+        }
+        try keys.retireInactiveKeys()
+        try audit(actor: actor, action: "keys.rotate", subject: account.sid, detail: .object([
+            ("newKeyId", .string(newId)), ("retired", .array(oldIds.map(JSONValue.string))), ("rewrapped", .int(done)),
+        ]))
+        return KeyRotation(newKeyId: newId, retiredKeyIds: oldIds, rewrapped: done)
+    }
+
+    /// Rewraps one recording's data key under `keyId`: header first, then the catalog.
+    func rewrap(_ row: RecordingRow, to keyId: String) throws {
+        let blobs = try blobStore(for: row)
+        let blob = try blobs.open(row.blobKey)
+        var headerBytes = [UInt8](repeating: 0, count: BlobHeader.size)
+        _ = try headerBytes.withUnsafeMutableBytes { try blob.read(at: 0, into: $0) }
+        var header = try BlobHeader(decoding: headerBytes)
+        let recordingId = header.recordingId
+        guard let dataKey = try vault.unwrap(Array(row.wrappedKey), recordingId: recordingId, keyId: row.keyId) else {
+            throw IntegrityError(subject: "call \(row.callSid)", detail: "the catalog's wrapped data key does not open with account key \(row.keyId)")
+        }
+        let wrapped: [UInt8]
+        if row.keyId == keyId {
+            wrapped = Array(row.wrappedKey)
+        } else {
+            wrapped = try vault.wrap(dataKey, recordingId: recordingId, keyId: keyId)
+        }
+        if header.keyId != keyId || header.wrappedKey != wrapped {
+            header.keyId = keyId
+            header.wrappedKey = wrapped
+            try blobs.rewriteHeader(row.blobKey, header.encoded())
+        }
+        if row.keyId != keyId {
+            try catalog.pool.write { db in
+                try db.execute(sql: "UPDATE recording SET keyId = ?, wrappedKey = ? WHERE id = ?",
+                               arguments: [keyId, Data(wrapped), row.id])
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+// StoreTests: the facade end to end: ingest, listing, settings apply, key rotation, fsck.
+
+import Foundation
+import GRDB
+import RecordingCore
+import Testing
+@testable import RecordingStore
+
+/// 2026-11-24T12:00:00Z, so expiries are the same every run.
+let fixedNow: Int64 = 1_795_521_600_000
+
+/// The dual-channel 8 kHz fixture call (7 s, four 64 KiB chunks).
+let dualCall = "CA5a4f7a5b568e5da8e66977530a6f9870"
+
+func makeStore(_ folder: TemporaryFolder, plan: Plan = .growth, account: String = "ACdemo",
+               now: @escaping @Sendable () -> Int64 = { fixedNow }) throws -> Store {
+    try Store.create(at: folder.path + "/store", accountSid: account, plan: plan, region: .apSouth1, actor: "test", clock: now)
+}
+
+func callFiles(account: String = "ACdemo") throws -> [String] {
+    let dir = fixtures + "/calls"
+    return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".json") }.sorted()
+        .map { dir + "/" + $0 }
+        .filter { (try? String(contentsOfFile: $0, encoding: .utf8))?.contains("\"account\": \"\(account)\"") == true }
+}
+
+func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
+    var out: [UInt8] = []
+    try store.read(row) { out += $0 }
+    return out
+}
+
+@Suite struct StoreTests {
+    @Test func ingestsEveryFixtureAndReadsItBack() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        var recorded = 0
+        for file in try callFiles() {
+            let result = try store.ingest(callFile: file, actor: "test")
+            guard let r = result.recording else {
+                #expect(result.call.noRecordingReason != nil)
+                continue
+            }
+            recorded += 1
+            let original = try readFile(fixtures + "/calls/recordings/\(r.callSid).\(r.format)")
+            #expect(try readAll(store, r) == original)
+            #expect(r.plaintextSize == Int64(original.count))
+        }
+        #expect(recorded == 6)
+        #expect(try store.recordings(RecordingQuery()).count == 6)
+        #expect(try store.recordings(RecordingQuery(date: "2026-11-24")).map(\.callSid).count == 2)
+        #expect(try store.recordings(RecordingQuery(flow: "sales")).count == 2)
+    }
+
+    @Test func noRecordingReasonsSayWhy() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        let reasons = try store.catalog.pool.read { db in
+            try CallRow.filter(Column("recordingId") == nil).fetchAll(db).compactMap(\.noRecordingReason)
+        }
+        #expect(reasons.contains { $0.contains("not answered") })
+        #expect(reasons.contains { $0.contains("under the 2 s minimum") })
+        #expect(reasons.contains { $0.contains("Record parameter is false") })
+    }
+
+    @Test func reDeliveryIsIdempotentAndChangedInputIsRefused() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        let file = fixtures + "/calls/\(dualCall).json"
+        let first = try store.ingest(callFile: file, actor: "test")
+        let again = try store.ingest(callFile: file, actor: "test")
+        #expect(again.alreadyIngested)
+        #expect(again.recording?.id == first.recording?.id)
+        // The same sid with other inputs: refused, nothing new stored.
+        let changed = folder.path + "/changed.json"
+        try FileManager.default.createDirectory(atPath: folder.path + "/recordings", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixtures + "/calls/recordings/\(dualCall).wav", toPath: folder.path + "/recordings/\(dualCall).wav")
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"from\": \"", with: "\"from\": \"+1")
+        try text.write(toFile: changed, atomically: true, encoding: .utf8)
+        #expect(throws: StoreError.self) { _ = try store.ingest(callFile: changed, actor: "test") }
+        #expect(try store.recordings(RecordingQuery()).count == 1)
+    }
+
+    @Test func refusedCallStoresNothing() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        let bad = folder.path + "/bad.json"
+        try #"{"account": "ACdemo", "callSid": "CAbad", "flow": "../etc", "from": "+1", "to": "+2", "direction": "inbound", "outcome": "completed", "startedAt": "2026-11-24T10:00:00Z", "endedAt": "2026-11-24T09:00:00Z"}"#
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let error = #expect(throws: InvalidDocument.self) { _ = try store.ingest(callFile: bad, actor: "test") }
+        #expect(error?.violations.map(\.path).sorted() == ["endedAt", "flow"])
+        #expect(try store.catalog.pool.read { db in try CallRow.fetchCount(db) } == 0)
+        #expect(try store.fsck(repair: false).isClean)
+    }
+
+    @Test func invalidSettingsChangeNothing() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder, plan: .starter)
+        let before = try store.settingsDocument().prettyPrinted()
+        let bad = #"{"account": {"retentionDays": 120, "mode": "dual", "region": "eu-west-1", "colour": 1}, "retention": {"rules": [{"flow": "sales", "days": 60}]}}"#
+        let error = #expect(throws: InvalidDocument.self) { try store.applySettings(Array(bad.utf8), actor: "test") }
+        #expect(Set(error?.violations.map(\.path) ?? []) == ["account.retentionDays", "account.mode", "account.region", "account.colour", "retention.rules"])
+        #expect(try store.settingsDocument().prettyPrinted() == before)
+        #expect(try store.currentSettings().version == 1)
+    }
+
+    @Test func retentionChangeMovesExpiriesAndIsAudited() throws {
+        let folder = TemporaryFolder()
+        let later: Int64 = 1_795_737_600_000  // 2026-11-27T00:00Z
+        let store = try makeStore(folder, now: { later })
+        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        // Recordings of 2026-11-18 … 2026-11-24; now is 2026-11-27. At 7 days the two oldest expire.
+        let change = try store.applySettings(Array(#"{"account": {"retentionDays": 7}}"#.utf8), actor: "admin")
+        #expect(change.version == 2)
+        #expect(change.expiriesChanged == 6)
+        let visible = try store.recordings(RecordingQuery())
+        #expect(visible.allSatisfy { $0.expiresAt > later })
+        #expect(visible.count == 4)
+        #expect(try store.recordings(RecordingQuery(includeExpired: true)).count == 6)
+        // Back to 90 before any sweep: they reappear.
+        try store.applySettings(Array(#"{"account": {"retentionDays": 90}}"#.utf8), actor: "admin")
+        #expect(try store.recordings(RecordingQuery()).count == 6)
+        let audit = try store.auditEvents(subject: "ACdemo").filter { $0.action == "settings.set" }
+        #expect(audit.count == 2)
+        #expect(audit[0].actor == "admin")
+        #expect(audit[0].detail.contains("\"before\"") && audit[0].detail.contains("\"after\""))
+    }
+
+    @Test func sameDocumentTwiceMakesNoNewVersion() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        let doc = Array(try store.settingsDocument().prettyPrinted().utf8)
+        #expect(try store.applySettings(doc, actor: "test").version == nil)
+    }
+
+    @Test func auditEventsAreAppendOnly() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        #expect(throws: (any Error).self) {
+            try store.catalog.pool.write { db in try db.execute(sql: "UPDATE audit SET actor = 'mallory'") }
+        }
+        #expect(throws: (any Error).self) {
+            try store.catalog.pool.write { db in try db.execute(sql: "DELETE FROM audit") }
+        }
+        #expect(try store.auditEvents().count == 1)
+    }
+
+    @Test func keyRotationRewrapsWithoutTouchingAudio() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        let rows = try store.recordings(RecordingQuery())
+        let blobPath = { (r: RecordingRow) in store.root + "/blobs/" + r.region + "/" + r.blobKey }
+        let before = try rows.map { try readFile(blobPath($0)) }
+        let plain = try rows.map { try readAll(store, $0) }
+        let oldKey = try store.vault.keys.activeKeyId()
+
+        let rotation = try store.rotateKeys(actor: "test")
+        #expect(rotation.rewrapped == rows.count)
+        #expect(try store.vault.keys.keyIds() == [rotation.newKeyId])
+        #expect(throws: (any Error).self) { _ = try store.vault.keys.key(id: oldKey) }
+        let reopened = try Store.open(at: store.root)
+        for (i, row) in try reopened.recordings(RecordingQuery()).enumerated() {
+            #expect(row.keyId == rotation.newKeyId)
+            let after = try readFile(blobPath(row))
+            #expect(after.count == before[i].count)
+            #expect(after[160...] == before[i][160...], "audio chunks unchanged")
+            #expect(after[0..<160] != before[i][0..<160], "header rewrapped")
+            #expect(try readAll(reopened, row) == plain[i])
+        }
+    }
+
+    @Test func interruptedRotationStillReads() throws {
+        // A rotation that rewrote a blob header but died before the catalog update.
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        let file = fixtures + "/calls/\(dualCall).json"
+        let row = try #require(try store.ingest(callFile: file, actor: "test").recording)
+        let plain = try readAll(store, row)
+        let newKey = try store.vault.keys.addActiveKey()
+        var header = try BlobHeader(decoding: Array(try readFile(store.root + "/blobs/ap-south-1/" + row.blobKey)[0..<160]))
+        let dataKey = try #require(try store.vault.unwrap(Array(row.wrappedKey), recordingId: header.recordingId, keyId: row.keyId))
+        header.keyId = newKey
+        header.wrappedKey = try store.vault.wrap(dataKey, recordingId: header.recordingId, keyId: newKey)
+        try store.blobStore(region: "ap-south-1").rewriteHeader(row.blobKey, header.encoded())
+        #expect(try readAll(store, row) == plain)
+        // Running the rotation again finishes the job.
+        _ = try store.rotateKeys(actor: "test")
+        #expect(try readAll(try Store.open(at: store.root), try store.recording(callSid: row.callSid)) == plain)
+    }
+
+    @Test func fsckFindsAndRepairsOrphans() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        #expect(try store.fsck(repair: false).isClean)
+        let orphan = store.root + "/blobs/ap-south-1/ACdemo/2026/11/24/feedface.rec"
+        try writeFile(orphan, [1, 2, 3])
+        try writeFile(store.root + "/staging/abc.partial", [4, 5])
+        let report = try store.fsck(repair: false)
+        #expect(report.orphanBlobs == ["ap-south-1/ACdemo/2026/11/24/feedface.rec"])
+        #expect(report.stagingLeftovers == ["abc.partial"])
+        #expect(FileManager.default.fileExists(atPath: orphan))
+        _ = try store.fsck(repair: true)
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+        #expect(try store.fsck(repair: false).isClean)
+        #expect(try store.recordings(RecordingQuery()).count == 6)
+    }
+
+    @Test func keyFileIsPrivateAndRequired() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        let keyPath = store.root + "/keys.json"
+        var st = stat()
+        #expect(stat(keyPath, &st) == 0)
+        #expect(st.st_mode & 0o777 == 0o600)
+        chmod(keyPath, 0o644)
+        #expect(throws: KeyError.self) { _ = try Store.open(at: store.root) }
+    }
+
+    @Test func catalogMigrationsAreNamed() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        #expect(try store.catalog.appliedMigrations() == ["2026-11-24 v1: accounts, settings, flows, calls, recordings, audit"])
+    }
+}

@@ -1,0 +1,60 @@
+// TestSupport: temporary folders, fixture paths and a seeded random generator for store tests.
+
+import Foundation
+@testable import RecordingStore
+
+/// A temporary folder removed when the value is dropped.
+final class TemporaryFolder {
+    let path: String
+
+    init() {
+        var template = Array((NSTemporaryDirectory() + "/recfs-test-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(cString: template)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The repository's fixtures folder.
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("fixtures").path
+
+/// SplitMix64: a small deterministic generator, so property tests repeat exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A key provider holding keys in memory, for vault tests that need no store.
+final class MemoryKeys: KeyProvider, @unchecked Sendable {
+    var keys: [(String, [UInt8])] = [("k-test-1", SecureRandom.bytes(32))]
+    func activeKeyId() throws -> String { keys[0].0 }
+    func key(id: String) throws -> [UInt8] {
+        guard let k = keys.first(where: { $0.0 == id }) else { throw KeyError(reason: "no key \(id)") }
+        return k.1
+    }
+    func addActiveKey() throws -> String {
+        let id = "k-test-\(keys.count + 1)"
+        keys.insert((id, SecureRandom.bytes(32)), at: 0)
+        return id
+    }
+    func retireInactiveKeys() throws { keys = [keys[0]] }
+    func keyIds() throws -> [String] { keys.map(\.0) }
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+}
