@@ -49,12 +49,16 @@ public struct AccessSettings: Equatable, Sendable {
 
     public static let downloadUrlTtlRange = 1...168
 
-    public static let defaults = AccessSettings(
-        roles: [
-            "admin": Role(recordings: .read, settings: .write, flows: ["*"], deleteRecordings: true),
-            "analyst": Role(recordings: .read, settings: .read, flows: ["*"]),
-        ],
-        members: [Member(user: "root", role: "admin")],
-        ipAllowList: [],
-        downloadUrlTtlHours: 24)
+    /// A new account's access rules: root is admin; an analyst role reads every flow. Admins may
+    /// delete single recordings where the plan allows it.
+    public static func defaults(plan: Plan) -> AccessSettings {
+        AccessSettings(
+            roles: [
+                "admin": Role(recordings: .read, settings: .write, flows: ["*"], deleteRecordings: plan.allowsRecordingDeletion),
+                "analyst": Role(recordings: .read, settings: .read, flows: ["*"]),
+            ],
+            members: [Member(user: "root", role: "admin")],
+            ipAllowList: [],
+            downloadUrlTtlHours: 24)
+    }
 }

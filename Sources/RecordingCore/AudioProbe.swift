@@ -75,6 +75,7 @@ public enum AudioProbe {
         }
         var frames: Int64 = 0
         var rate = 0, channels = 0, samplesPerFrame = 0
+        var infoFrame: (frames: Int64, trim: Int64)?
         while i + 4 <= b.count {
             guard b[i] == 0xFF, b[i + 1] & 0xE0 == 0xE0 else {
                 if frames > 0, b.count - i >= 3, b[i..<(i + 3)].elementsEqual("TAG".utf8) { break }
@@ -95,11 +96,48 @@ public enum AudioProbe {
             rate = frameRate
             samplesPerFrame = spf
             channels = (b[i + 3] >> 6) == 3 ? 1 : 2
-            frames += 1
+            if frames == 0 && infoFrame == nil, let info = xingInfo(b, frame: i, mpeg1: mpeg1, mono: channels == 1) {
+                // The encoder's Info frame carries no audio: it gives the frame count and the
+                // encoder delay and padding to trim, as decoders do.
+                infoFrame = info
+            } else {
+                frames += 1
+            }
             i += length
         }
         guard frames > 0 else { throw AudioProbeError(reason: "MP3 file holds no frames") }
+        var samples = frames * Int64(samplesPerFrame)
+        if let info = infoFrame {
+            if info.frames > 0 { samples = min(samples, info.frames * Int64(samplesPerFrame)) }
+            samples = max(0, samples - info.trim)
+        }
         return AudioInfo(format: .mp3, channels: channels, sampleRate: rate, bitsPerSample: 0,
-                         durationMilliseconds: frames * Int64(samplesPerFrame) * 1000 / Int64(rate))
+                         durationMilliseconds: samples * 1000 / Int64(rate))
+    }
+
+    /// The Xing/Info header of a first frame: its frame count (0 if absent) and the LAME
+    /// tag's encoder delay plus padding in samples (0 if absent). Nil when the frame is audio.
+    static func xingInfo(_ b: [UInt8], frame i: Int, mpeg1: Bool, mono: Bool) -> (frames: Int64, trim: Int64)? {
+        let sideInfo = mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17)
+        let x = i + 4 + sideInfo
+        guard x + 8 <= b.count else { return nil }
+        let id = b[x..<(x + 4)]
+        guard id.elementsEqual("Xing".utf8) || id.elementsEqual("Info".utf8) else { return nil }
+        func be32(_ o: Int) -> Int64 { Int64(b[o]) << 24 | Int64(b[o + 1]) << 16 | Int64(b[o + 2]) << 8 | Int64(b[o + 3]) }
+        let flags = be32(x + 4)
+        var o = x + 8
+        var count: Int64 = 0
+        if flags & 1 != 0, o + 4 <= b.count { count = be32(o); o += 4 }
+        if flags & 2 != 0 { o += 4 }
+        if flags & 4 != 0 { o += 100 }
+        if flags & 8 != 0 { o += 4 }
+        var trim: Int64 = 0
+        if o + 24 <= b.count, b[o..<(o + 4)].elementsEqual("LAME".utf8) {
+            let d = o + 21
+            let delay = Int64(b[d]) << 4 | Int64(b[d + 1] >> 4)
+            let padding = Int64(b[d + 1] & 0x0F) << 8 | Int64(b[d + 2])
+            trim = delay + padding
+        }
+        return (count, trim)
     }
 }

@@ -41,24 +41,25 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         guard text.contains(":"), text.count <= 45 else { return nil }
         let halves = text.components(separatedBy: "::")
         guard halves.count <= 2 else { return nil }
-        func groups(_ s: String) -> [UInt8]? {
+        /// Hex groups; a dotted IPv4 part may only end the whole address.
+        func groups(_ s: String, endsAddress: Bool) -> [UInt8]? {
             if s.isEmpty { return [] }
             var out: [UInt8] = []
             let parts = s.split(separator: ":", omittingEmptySubsequences: false)
             for (i, p) in parts.enumerated() {
-                if i == parts.count - 1, p.contains(".") {
+                if endsAddress, i == parts.count - 1, p.contains(".") {
                     guard let v4 = parseV4(p) else { return nil }
                     out += v4
                     continue
                 }
-                guard (1...4).contains(p.count), let v = UInt16(p, radix: 16) else { return nil }
+                guard (1...4).contains(p.count), p.allSatisfy(\.isHexDigit), let v = UInt16(p, radix: 16) else { return nil }
                 out += [UInt8(v >> 8), UInt8(v & 0xFF)]
             }
             return out
         }
-        guard let head = groups(halves[0]) else { return nil }
+        guard let head = groups(halves[0], endsAddress: halves.count == 1) else { return nil }
         if halves.count == 1 { return head.count == 16 ? head : nil }
-        guard let tail = groups(halves[1]), head.count + tail.count <= 14 else { return nil }
+        guard let tail = groups(halves[1], endsAddress: true), head.count + tail.count <= 14 else { return nil }
         return head + [UInt8](repeating: 0, count: 16 - head.count - tail.count) + tail
     }
 }

@@ -15,7 +15,10 @@ public enum JSONValue: Equatable, Sendable {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
-        case let (.number(a), .number(b)): return a == b || Double(a) == Double(b)
+        case let (.number(a), .number(b)):
+            if a == b { return true }
+            if let x = Int64(a), let y = Int64(b) { return x == y }
+            return Double(a) == Double(b)
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):

@@ -22,17 +22,21 @@ public struct LocalDate: Sendable {
         return "\(c.year)-\(two(c.month))-\(two(c.day))"
     }
 
-    /// The instants of a local date: from its midnight to the next. Nil if `date` is not `YYYY-MM-DD`.
+    /// The instants of a local date: from its first instant to the next date's first instant
+    /// (not always midnight: some zones skip it when clocks change). Nil if `date` is not `YYYY-MM-DD`.
     public func range(of date: String) -> Range<Timestamp>? {
         guard let midnight = Timestamp(rfc3339: date + "T00:00:00Z") else { return nil }
         let days = midnight.milliseconds / 86_400_000
-        return localMidnight(days: days)..<localMidnight(days: days + 1)
+        return startOfDay(days: days)..<startOfDay(days: days + 1)
     }
 
-    private func localMidnight(days: Int64) -> Timestamp {
-        let utcMidnight = days * 86_400_000
-        var guess = utcMidnight - Int64(offsetSeconds(at: utcMidnight)) * 1000
-        guess = utcMidnight - Int64(offsetSeconds(at: guess)) * 1000
-        return Timestamp(milliseconds: guess)
+    private func startOfDay(days: Int64) -> Timestamp {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        // Local noon of that date is never skipped; its day starts where the calendar says.
+        let noonUTC = days * 86_400_000 + 43_200_000
+        let localNoon = noonUTC - Int64(offsetSeconds(at: noonUTC)) * 1000
+        let start = calendar.startOfDay(for: Date(timeIntervalSince1970: TimeInterval(localNoon) / 1000))
+        return Timestamp(milliseconds: Int64((start.timeIntervalSince1970 * 1000).rounded()))
     }
 }

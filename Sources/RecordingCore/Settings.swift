@@ -94,7 +94,7 @@ public struct RecordingSettings: Equatable, Sendable {
     public var storage: StorageSettings
 
     public init(account: AccountSettings, flows: [String: FlowOverride] = [:],
-                retention: RetentionSettings = .init(), access: AccessSettings = .defaults,
+                retention: RetentionSettings = .init(), access: AccessSettings,
                 storage: StorageSettings = .default) {
         self.account = account
         self.flows = flows
@@ -105,6 +105,6 @@ public struct RecordingSettings: Equatable, Sendable {
 
     /// The settings of a new account.
     public static func defaults(plan: Plan, region: Region) -> RecordingSettings {
-        RecordingSettings(account: .defaults(plan: plan, region: region))
+        RecordingSettings(account: .defaults(plan: plan, region: region), access: .defaults(plan: plan))
     }
 }

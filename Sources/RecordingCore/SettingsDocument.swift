@@ -150,8 +150,8 @@ public enum SettingsDocument {
         var s = current
         if let v = top.value("account") { s.account = account(v, plan: plan, current: current.account, log: log) }
         if let v = top.value("flows") { s.flows = flows(v, plan: plan, log: log) }
-        if let v = top.value("retention") { s.retention = retention(v, plan: plan, log: log) }
-        if let v = top.value("access") { s.access = access(v, log: log) }
+        if let v = top.value("retention") { s.retention = retention(v, plan: plan, current: current.retention, log: log) }
+        if let v = top.value("access") { s.access = access(v, plan: plan, current: current.access, log: log) }
         if let v = top.value("storage") { s.storage = storage(v, plan: plan, current: current.storage, log: log) }
         if !log.violations.isEmpty { throw InvalidDocument(log.violations) }
         return s
@@ -198,7 +198,7 @@ public enum SettingsDocument {
         a.startPoint = r.choice("startPoint", StartPoint.self) ?? a.startPoint
         a.beep = r.bool("beep") ?? a.beep
         if let tz = r.string("timeZone") {
-            if TimeZone(identifier: tz) == nil || !tz.contains("/") && tz != "UTC" {
+            if !SettingsDocument.isTimeZone(tz) {
                 log.add("account.timeZone", "\"\(tz)\" is not an IANA time zone (for example Asia/Kolkata or UTC)")
             }
             a.timeZone = tz
@@ -206,6 +206,14 @@ public enum SettingsDocument {
         a.region = r.choice("region", Region.self) ?? a.region
         a.pauses = r.choice("pauses", PauseHandling.self) ?? a.pauses
         return a
+    }
+
+    static let knownTimeZones = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC"])
+
+    /// An IANA zone name this system knows: `Area/Location`, or a listed name such as GMT.
+    /// Abbreviations such as IST are ambiguous (India? Israel? Ireland?) and refused.
+    static func isTimeZone(_ name: String) -> Bool {
+        TimeZone(identifier: name) != nil && (name.contains("/") || knownTimeZones.contains(name))
     }
 
     static func retentionProblem(_ days: Int, plan: Plan) -> String? {
@@ -231,9 +239,9 @@ public enum SettingsDocument {
         return out
     }
 
-    static func retention(_ v: JSONValue, plan: Plan, log: ViolationLog) -> RetentionSettings {
+    static func retention(_ v: JSONValue, plan: Plan, current: RetentionSettings, log: ViolationLog) -> RetentionSettings {
         guard let r = FieldReader(v, path: "retention", allowed: ["rules"], log: log),
-              let items = r.array("rules") else { return RetentionSettings() }
+              let items = r.array("rules") else { return current }
         if !items.isEmpty && !plan.allowsSelectiveRetention {
             log.add("retention.rules", "selective retention is available on the Enterprise plan only; this account is on \(plan.displayName)")
         }
@@ -261,8 +269,9 @@ public enum SettingsDocument {
         return RetentionSettings(rules: rules)
     }
 
-    static func access(_ v: JSONValue, log: ViolationLog) -> AccessSettings {
-        var a = AccessSettings.defaults
+    /// The `access` section; members left out keep their current values.
+    static func access(_ v: JSONValue, plan: Plan, current: AccessSettings, log: ViolationLog) -> AccessSettings {
+        var a = current
         guard let r = FieldReader(v, path: "access", allowed: accessFields, log: log) else { return a }
         if let roles = r.object("roles") {
             a.roles = [:]
@@ -283,6 +292,9 @@ public enum SettingsDocument {
                         role.flows.append(name)
                     }
                 }
+                if role.deleteRecordings && !plan.allowsRecordingDeletion {
+                    log.add("\(path).deleteRecordings", "deleting single recordings is available on the Enterprise plan only; this account is on \(plan.displayName)")
+                }
                 a.roles[name] = role
             }
         }
@@ -299,6 +311,11 @@ public enum SettingsDocument {
                     log.add("\(path).role", "no role named \"\(role)\" (roles: \(a.roles.keys.sorted().joined(separator: ", ")))")
                 }
                 a.members.append(Member(user: user, role: role))
+            }
+        }
+        if !r.has("members") {
+            for m in a.members where a.roles[m.role] == nil {
+                log.add("access.roles", "member \(m.user) holds role \"\(m.role)\", which is no longer defined")
             }
         }
         if let list = r.array("ipAllowList") {

@@ -115,11 +115,45 @@ extension SettingsDocument {
     /// Endpoints must use TLS; plain http is accepted only for loopback (test servers).
     static func optionalEndpoint(_ r: FieldReader) -> String? {
         guard r.has("endpoint"), r.value("endpoint") != .null, let e = r.string("endpoint") else { return nil }
-        if e.hasPrefix("https://") && e.count > 8 { return e }
-        let loopback = ["http://127.", "http://localhost:", "http://localhost/", "http://[::1]"]
-        if loopback.contains(where: { e.hasPrefix($0) }) || e == "http://localhost" { return e }
-        r.log.add(r.child("endpoint"), "\"\(e)\" must be an https:// URL (TLS 1.2+ in transit; plain http only for loopback test servers)")
+        if let problem = endpointProblem(e) { r.log.add(r.child("endpoint"), problem) }
         return e
+    }
+
+    /// Why `url` cannot be a storage endpoint, or nil.
+    static func endpointProblem(_ url: String) -> String? {
+        let scheme: String
+        if url.hasPrefix("https://") { scheme = "https" } else if url.hasPrefix("http://") { scheme = "http" } else {
+            return "\"\(url)\" must be an https:// URL (TLS 1.2+ in transit)"
+        }
+        let rest = url.dropFirst(scheme.count + 3)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if authority.contains("@") { return "\"\(url)\" must not carry credentials (give them in their own fields)" }
+        var host = Substring(authority)
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return "\"\(url)\" has an unterminated [IPv6] host" }
+            let after = host[host.index(after: close)...]
+            guard after.isEmpty || (after.hasPrefix(":") && after.dropFirst().allSatisfy(\.isNumber) && after.count > 1) else {
+                return "\"\(url)\" has a malformed port"
+            }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            let port = host[host.index(after: colon)...]
+            guard !port.isEmpty, port.allSatisfy(\.isNumber), let p = Int(port), (1...65535).contains(p) else {
+                return "\"\(url)\" has a malformed port"
+            }
+            host = host[..<colon]
+        }
+        if host.isEmpty { return "\"\(url)\" names no host" }
+        guard scheme == "http" else { return nil }
+        let loopback: Bool
+        if host == "localhost" {
+            loopback = true
+        } else if let address = IPAddress(String(host)) {
+            loopback = CIDR("127.0.0.0/8")!.contains(address) || CIDR("::1/128")!.contains(address)
+        } else {
+            loopback = false
+        }
+        return loopback ? nil : "\"\(url)\" must be an https:// URL (TLS 1.2+ in transit; plain http only for loopback test servers)"
     }
 
     static func objectPrefix(_ r: FieldReader) -> String {
