@@ -17,6 +17,8 @@ let package = Package(
     targets: [
         // C shims: system libraries found through pkg-config, wrapped as tiny modules.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLame", pkgConfig: "lame", providers: [.apt(["libmp3lame-dev"])]),
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
         // Pure Swift policy: settings, plans, resolution, validation, JSON. No I/O, no C.
         .target(name: "RecordingCore"),
@@ -30,17 +32,25 @@ let package = Package(
             ]
         ),
 
+        // Audio: legs in, the recording the settings ask for out (mix, stereo, trim, beep, WAV/MP3).
+        .target(name: "RecordingEngine", dependencies: ["RecordingCore", "RecordingStore", "CLame"]),
+
+        // The FUSE face: recordings as files by date/flow/call. Translates; holds no policy.
+        .target(name: "RecordingFS", dependencies: ["RecordingCore", "RecordingStore", "CFuse3"]),
+
         // The command-line face.
         .executableTarget(
             name: "recfs",
             dependencies: [
-                "RecordingCore", "RecordingStore",
+                "RecordingCore", "RecordingStore", "RecordingEngine", "RecordingFS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "RecordingCoreTests", dependencies: ["RecordingCore"]),
         .testTarget(name: "RecordingStoreTests", dependencies: ["RecordingStore", "RecordingCore"]),
+        .testTarget(name: "RecordingEngineTests", dependencies: ["RecordingEngine", "RecordingStore", "RecordingCore"]),
+        .testTarget(name: "RecordingFSTests", dependencies: ["RecordingFS", "RecordingStore", "RecordingCore"]),
         .testTarget(name: "recfsTests", dependencies: ["recfs"]),
     ]
 )
