@@ -1,5 +1,5 @@
-// AudioProbe: what a finished recording file is (WAV or MP3, channels, rate, duration),
-// read from its bytes alone.
+// AudioProbe: what an audio file is (WAV or MP3, channels, rate, duration), read from its
+// bytes alone: the engine checks call legs with it, and tests check what the engine made.
 
 /// The shape of a recording file.
 public struct AudioInfo: Equatable, Sendable {
@@ -9,6 +9,13 @@ public struct AudioInfo: Equatable, Sendable {
     /// 16 for PCM WAV; 0 for MP3.
     public let bitsPerSample: Int
     public let durationMilliseconds: Int64
+}
+
+/// Where a WAV file's samples are: the data chunk's offset and size in bytes.
+public struct WAVLayout: Equatable, Sendable {
+    public let info: AudioInfo
+    public let dataOffset: Int
+    public let dataSize: Int
 }
 
 /// Why a file is not a usable recording.
@@ -35,6 +42,13 @@ public enum AudioProbe {
     static func le32(_ b: [UInt8], _ i: Int) -> Int { le16(b, i) | le16(b, i + 2) << 16 }
 
     static func wav(_ b: [UInt8], fileSize: Int) throws(AudioProbeError) -> AudioInfo {
+        try wavLayout(b, fileSize: fileSize).info
+    }
+
+    /// Probes a PCM WAV file and says where its samples are. `b` needs to hold the header
+    /// chunks only; `fileSize` bounds the data chunk.
+    public static func wavLayout(_ b: [UInt8], fileSize: Int) throws(AudioProbeError) -> WAVLayout {
+        guard isWAV(b) else { throw AudioProbeError(reason: "not a WAV file (no RIFF/WAVE header)") }
         var i = 12
         var fmt: (tag: Int, channels: Int, rate: Int, bits: Int, blockAlign: Int)?
         while i + 8 <= b.count {
@@ -54,8 +68,9 @@ public enum AudioProbe {
                 }
                 guard body + size <= fileSize else { throw AudioProbeError(reason: "WAV data chunk says \(size) bytes but the file ends sooner (truncated)") }
                 let frames = Int64(size / max(1, f.blockAlign))
-                return AudioInfo(format: .wav, channels: f.channels, sampleRate: f.rate, bitsPerSample: 16,
-                                 durationMilliseconds: frames * 1000 / Int64(f.rate))
+                let info = AudioInfo(format: .wav, channels: f.channels, sampleRate: f.rate, bitsPerSample: 16,
+                                     durationMilliseconds: frames * 1000 / Int64(f.rate))
+                return WAVLayout(info: info, dataOffset: body, dataSize: size)
             }
             i = body + size + (size & 1)
         }

@@ -8,6 +8,11 @@ public struct CallDescription: Equatable, Sendable {
     public struct Pause: Equatable, Sendable {
         public let from: Timestamp
         public let to: Timestamp
+
+        public init(from: Timestamp, to: Timestamp) {
+            self.from = from
+            self.to = to
+        }
     }
 
     public var account: String
@@ -27,15 +32,38 @@ public struct CallDescription: Equatable, Sendable {
     public var recordingChannels: RequestedChannels?
     public var optOutAt: Timestamp?
     public var pauses: [Pause]
-    /// Leg paths (relative to the call JSON): the agent's and the customer's audio.
+    /// Leg paths (relative to the call JSON): the agent's and the customer's audio, mono
+    /// 16-bit PCM WAV at one rate, both starting at `answeredAt`. Required for answered calls.
     public var agentLeg: String?
     public var customerLeg: String?
-    /// A finished recording file (relative to the call JSON), accepted until the engine mixes legs.
-    public var recording: String?
 
     static let fields = ["account", "callSid", "flow", "from", "to", "callerId", "direction", "outcome",
                          "startedAt", "answeredAt", "connectedAt", "endedAt", "record", "recordingChannels",
                          "optOutAt", "pauses", "legs", "recording"]
+
+    public init(account: String, callSid: String, flow: String, from: String, to: String, callerId: String?,
+                direction: Direction, outcome: String, startedAt: Timestamp, answeredAt: Timestamp?,
+                connectedAt: Timestamp?, endedAt: Timestamp, record: Bool?, recordingChannels: RequestedChannels?,
+                optOutAt: Timestamp?, pauses: [Pause], agentLeg: String?, customerLeg: String?) {
+        self.account = account
+        self.callSid = callSid
+        self.flow = flow
+        self.from = from
+        self.to = to
+        self.callerId = callerId
+        self.direction = direction
+        self.outcome = outcome
+        self.startedAt = startedAt
+        self.answeredAt = answeredAt
+        self.connectedAt = connectedAt
+        self.endedAt = endedAt
+        self.record = record
+        self.recordingChannels = recordingChannels
+        self.optOutAt = optOutAt
+        self.pauses = pauses
+        self.agentLeg = agentLeg
+        self.customerLeg = customerLeg
+    }
 
     /// The per-call part of settings resolution.
     public var request: CallRecordingRequest {
@@ -119,8 +147,17 @@ public struct CallDescription: Equatable, Sendable {
                 if let p, let problem = relativePathProblem(p) { log.add("legs.\(key)", problem) }
             }
         }
-        let recording = r.value("recording") == .null ? nil : r.string("recording")
-        if let p = recording, let problem = relativePathProblem(p) { log.add("recording", problem) }
+        let hasLegs = r.value("legs").map { $0 != .null } ?? false
+        let answeredGiven = r.value("answeredAt").map { $0 != .null } ?? false
+        if answered != nil && !hasLegs {
+            log.add("legs", "required for an answered call: {\"agent\": \"….wav\", \"customer\": \"….wav\"}, relative to the call JSON")
+        }
+        if !answeredGiven && hasLegs {
+            log.add("legs", "are given but the call was never answered (legs start at answeredAt)")
+        }
+        if r.has("recording") {
+            log.add("recording", "is not accepted: the recording engine makes the recording from the legs")
+        }
 
         let record = r.value("record") == .null ? nil : r.bool("record")
         let channels = r.value("recordingChannels") == .null ? nil : r.choice("recordingChannels", RequestedChannels.self)
@@ -133,7 +170,7 @@ public struct CallDescription: Equatable, Sendable {
             account: account, callSid: sid, flow: flow, from: from, to: to, callerId: callerId,
             direction: direction, outcome: outcome, startedAt: started, answeredAt: answered,
             connectedAt: connected, endedAt: ended, record: record, recordingChannels: channels,
-            optOutAt: optOut, pauses: pauses, agentLeg: agent, customerLeg: customer, recording: recording)
+            optOutAt: optOut, pauses: pauses, agentLeg: agent, customerLeg: customer)
     }
 
     static func relativePathProblem(_ p: String) -> String? {

@@ -1,4 +1,5 @@
-// AudioProbeTests: AudioProbe reads WAV and MP3 fixtures as the manifest describes them and refuses damaged or foreign bytes.
+// AudioProbeTests: AudioProbe reads the fixture legs as the manifest describes them and refuses damaged or foreign bytes
+// (the engine's tests probe the MP3s it makes).
 
 import Testing
 @testable import RecordingCore
@@ -35,66 +36,41 @@ private func refusal(_ b: [UInt8], fileSize: Int? = nil) -> String? {
     }
 }
 
-/// The recording's expected length from the call JSON, by the manifest's rules: it starts at
-/// answeredAt (start point answer) or connectedAt (connect) and ends at optOutAt, else endedAt.
-private func expectedMilliseconds(_ row: ManifestRow) throws -> Int64 {
+private let rowsWithLegs = ManifestRow.all.filter { $0.legs != nil }
+
+/// The fixture legs' paths (relative to fixtures/) of a call.
+private func legPaths(_ row: ManifestRow) throws -> [String] {
     let call = try CallDescription.decode(try Fixtures.bytes("calls/\(row.sid).json"))
-    let start = try #require(row.startPoint == "connect" ? call.connectedAt : call.answeredAt)
-    let end = call.optOutAt ?? call.endedAt
-    return end.milliseconds - start.milliseconds
+    return ["calls/\(try #require(call.agentLeg))", "calls/\(try #require(call.customerLeg))"]
 }
 
-private let rowsWithRecordings = ManifestRow.all.filter { $0.recording != nil }
-
-struct FixtureRecordingTests {
-    @Test func manifestHasWAVAndMP3Recordings() {
-        #expect(rowsWithRecordings.count == 8)
-        #expect(Set(rowsWithRecordings.compactMap(\.format)) == ["wav", "mp3"])
-        // The three WAV shapes: mono 8 kHz, stereo 8 kHz, stereo 16 kHz.
-        let shapes = Set(rowsWithRecordings.filter { $0.format == "wav" }.map { "\($0.channels!)x\($0.sampleRate!)" })
-        #expect(shapes == ["1x8000", "2x8000", "2x16000"])
+struct FixtureLegTests {
+    @Test func manifestHasNarrowbandAndWidebandLegs() {
+        #expect(rowsWithLegs.count == 10)
+        #expect(Set(rowsWithLegs.compactMap(\.legRate)) == [8000, 16000])
     }
 
-    @Test(arguments: rowsWithRecordings.filter { $0.format == "wav" })
-    func wavRecordingIsWhatTheManifestSays(row: ManifestRow) throws {
-        let bytes = try Fixtures.bytes("calls/\(row.recording!)")
-        let info = try probe(bytes)
-        #expect(info.format == .wav)
-        #expect(info.channels == row.channels)
-        #expect(info.sampleRate == row.sampleRate)
-        #expect(info.bitsPerSample == 16)
-        #expect(abs(info.durationMilliseconds - (try expectedMilliseconds(row))) <= 60, "\(info.durationMilliseconds) ms")
-    }
-
-    @Test(arguments: rowsWithRecordings.filter { $0.format == "wav" })
+    @Test(arguments: rowsWithLegs)
     func wavHeaderPrefixIsEnough(row: ManifestRow) throws {
-        let bytes = try Fixtures.bytes("calls/\(row.recording!)")
-        #expect(AudioProbe.isWAV(Array(bytes.prefix(12))))
-        #expect(try probe(Array(bytes.prefix(64)), fileSize: bytes.count) == (try probe(bytes)))
+        for path in try legPaths(row) {
+            let bytes = try Fixtures.bytes(path)
+            #expect(AudioProbe.isWAV(Array(bytes.prefix(12))))
+            #expect(try probe(Array(bytes.prefix(64)), fileSize: bytes.count) == (try probe(bytes)))
+            let layout = try AudioProbe.wavLayout(Array(bytes.prefix(64)), fileSize: bytes.count)
+            #expect(layout.dataOffset == 44 && layout.dataSize == bytes.count - 44)
+        }
     }
 
-    @Test(arguments: rowsWithRecordings.filter { $0.format == "mp3" })
-    func mp3RecordingIsWhatTheManifestSays(row: ManifestRow) throws {
-        let bytes = try Fixtures.bytes("calls/\(row.recording!)")
-        #expect(!AudioProbe.isWAV(bytes))
-        let info = try probe(bytes)
-        #expect(info.format == .mp3)
-        #expect(info.channels == row.channels)
-        #expect(info.sampleRate == row.sampleRate)
-        #expect(info.bitsPerSample == 0)
-        let expected = try expectedMilliseconds(row)
-        #expect(abs(info.durationMilliseconds - expected) <= 60, "\(info.durationMilliseconds) ms, expected \(expected) ms")
-    }
-
-    @Test(arguments: ManifestRow.all.filter { $0.recording != nil || $0.requestedMode == "record: false" })
+    @Test(arguments: rowsWithLegs)
     func legsAreMonoPCMOfTheAnsweredSpan(row: ManifestRow) throws {
         let call = try CallDescription.decode(try Fixtures.bytes("calls/\(row.sid).json"))
         let span = call.endedAt.milliseconds - (try #require(call.answeredAt)).milliseconds
-        let agent = try probe(try Fixtures.bytes("calls/\(try #require(call.agentLeg))"))
-        let customer = try probe(try Fixtures.bytes("calls/\(try #require(call.customerLeg))"))
+        let paths = try legPaths(row)
+        let agent = try probe(try Fixtures.bytes(paths[0]))
+        let customer = try probe(try Fixtures.bytes(paths[1]))
         #expect(agent == customer)
         #expect(agent.format == .wav && agent.channels == 1 && agent.bitsPerSample == 16)
-        #expect([8000, 16000].contains(agent.sampleRate))
+        #expect(agent.sampleRate == row.legRate)
         #expect(abs(agent.durationMilliseconds - span) <= 60, "\(agent.durationMilliseconds) ms vs \(span) ms")
     }
 }
@@ -130,8 +106,8 @@ struct SyntheticWAVTests {
     }
 
     @Test func truncatedFixtureIsRefused() throws {
-        let row = try #require(rowsWithRecordings.first { $0.format == "wav" })
-        let bytes = try Fixtures.bytes("calls/\(row.recording!)")
+        let row = try #require(rowsWithLegs.first)
+        let bytes = try Fixtures.bytes(try legPaths(row)[0])
         let half = Array(bytes.prefix(bytes.count / 2))
         #expect(try #require(refusal(half)).contains("truncated"))
         // A header prefix with the real size is fine; the same prefix claiming a shorter file is not.
@@ -199,14 +175,6 @@ struct ForeignBytesTests {
         // MPEG-1 layer II, 128 kbps, 44.1 kHz.
         let frame: [UInt8] = [0xFF, 0xFD, 0x90, 0x00] + [UInt8](repeating: 0, count: 413)
         #expect(try #require(refusal(frame + frame)).contains("not MPEG layer III"))
-    }
-
-    @Test func damagedMP3StreamIsRefused() throws {
-        let row = try #require(rowsWithRecordings.first { $0.format == "mp3" })
-        let bytes = try Fixtures.bytes("calls/\(row.recording!)")
-        let middle = bytes.count / 2
-        let damaged = Array(bytes[..<middle]) + [UInt8](repeating: 0, count: 700) + Array(bytes[middle...])
-        #expect(try #require(refusal(damaged)).contains("damaged"))
     }
 
     @Test func wavMagicAloneIsNotEnoughForIsWAV() {

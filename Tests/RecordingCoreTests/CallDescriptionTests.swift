@@ -26,7 +26,7 @@ private func fullCall() throws -> JSONValue { try Fixtures.callJSON(fullCallSid)
 
 struct FixtureCallTests {
     @Test func manifestListsEveryFixtureCall() throws {
-        #expect(ManifestRow.all.count == 12)
+        #expect(ManifestRow.all.count == 13)
         #expect(ManifestRow.all.map(\.sid).sorted() == (try Fixtures.callSids()))
     }
 
@@ -38,7 +38,7 @@ struct FixtureCallTests {
         #expect(call.startedAt == Timestamp(rfc3339: row.startedAt))
         #expect(call.direction.rawValue == row.direction)
         #expect(call.outcome == row.outcome)
-        #expect(call.recording == row.recording)
+        #expect((call.answeredAt != nil) == (row.legs != nil))
         #expect(call.startedAt <= call.endedAt)
         switch row.requestedMode {
         case "dual": #expect(call.recordingChannels == .dual)
@@ -48,7 +48,7 @@ struct FixtureCallTests {
         default: Issue.record("unexpected requested mode \(row.requestedMode)")
         }
         if call.answeredAt == nil {
-            #expect(call.agentLeg == nil && call.customerLeg == nil && call.recording == nil)
+            #expect(call.agentLeg == nil && call.customerLeg == nil)
         } else {
             #expect(call.agentLeg == "legs/\(row.sid)-agent.wav")
             #expect(call.customerLeg == "legs/\(row.sid)-customer.wav")
@@ -93,10 +93,10 @@ struct FixtureCallTests {
 
     @Test func nullOptionalsAreAbsent() throws {
         let doc = try fullCall().setting("callerId", .null).setting("record", .null).setting("recordingChannels", .null)
-            .setting("connectedAt", .null).setting("legs", .null).setting("recording", .null)
+            .setting("connectedAt", .null).setting("optOutAt", .null)
         let call = try CallDescription.decode(doc.bytes)
         #expect(call.callerId == nil && call.record == nil && call.recordingChannels == nil)
-        #expect(call.connectedAt == nil && call.agentLeg == nil && call.recording == nil)
+        #expect(call.connectedAt == nil && call.optOutAt == nil && call.agentLeg != nil)
     }
 
     @Test(arguments: [("mono", RequestedChannels.mono), ("single", .single), ("dual", .dual)])
@@ -186,12 +186,34 @@ struct MalformedCallTests {
         #expect(callViolations(try fullCall().setting("legs", legs)).map(\.path) == ["legs.agent"])
         let swapped = JSONValue.object([("agent", .string("legs/ok.wav")), ("customer", .string(path))])
         #expect(callViolations(try fullCall().setting("legs", swapped)).map(\.path) == ["legs.customer"])
-        #expect(callViolations(try fullCall().setting("recording", .string(path))).map(\.path) == ["recording"])
     }
 
     @Test(arguments: ["legs/a.wav", "a..b.wav", "./legs/a.wav", "x/y/z.wav"])
     func relativePathInsideTheCallFolderIsAccepted(path: String) throws {
-        #expect(callViolations(try fullCall().setting("recording", .string(path))) == [])
+        let legs = JSONValue.object([("agent", .string(path)), ("customer", .string(path))])
+        #expect(callViolations(try fullCall().setting("legs", legs)) == [])
+    }
+
+    @Test func answeredCallNeedsLegs() throws {
+        for doc in [try fullCall().removing("legs"), try fullCall().setting("legs", .null)] {
+            let v = callViolations(doc)
+            #expect(v.map(\.path) == ["legs"])
+            #expect(v.first?.reason.contains("required for an answered call") == true)
+        }
+    }
+
+    @Test func unansweredCallWithLegsIsRefused() throws {
+        let doc = try fullCall().setting("answeredAt", .null).removing("connectedAt").setting("optOutAt", .null)
+        let v = callViolations(doc)
+        #expect(v.map(\.path) == ["legs"])
+        #expect(v.first?.reason.contains("never answered") == true)
+    }
+
+    @Test func finishedRecordingFieldIsRefused() throws {
+        // The interim contract named a finished recording; the engine makes it from the legs now.
+        let v = callViolations(try fullCall().setting("recording", .string("recordings/x.wav")))
+        #expect(v.map(\.path) == ["recording"])
+        #expect(v.first?.reason.contains("makes the recording from the legs") == true)
     }
 
     @Test func legsNeedBothPartiesAndNothingElse() throws {

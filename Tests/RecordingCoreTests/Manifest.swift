@@ -11,35 +11,38 @@ struct ManifestRow: Sendable, CustomStringConvertible {
     let outcome: String
     /// `dual`, `single`, `(omitted)` or `record: false`.
     let requestedMode: String
-    /// Path relative to fixtures/calls, or nil.
-    let recording: String?
-    /// `dual / WAV PCM16 stereo … / 8000 Hz`, or nil.
-    let shape: String?
-    /// `answer` or `connect`, or nil without a recording.
-    let startPoint: String?
+    /// `8000 Hz, 7000 ms`, or nil for a call without legs.
+    let legs: String?
+    /// What the engine records on the plan's default settings: `dual / stereo WAV … / 8000 Hz`,
+    /// `single / MP3 … / 16000 Hz`, or `none: reason`.
+    let expected: String
 
     var description: String { sid }
 
-    /// The recording's container as the manifest names it (`wav` or `mp3`).
-    var format: String? { shape.map { $0.contains("MP3") ? "mp3" : "wav" } }
-    /// 2 for stereo, 1 for mono.
-    var channels: Int? { shape.map { $0.contains("stereo") ? 2 : 1 } }
-    /// The sample rate in the shape's last part (`… / 16000 Hz` or `… / 16000 Hz, ID3v2.3 tag`).
+    /// Whether the engine makes a recording of this call on default settings.
+    var hasRecording: Bool { !expected.hasPrefix("none") }
+    /// The expected recording's container (`wav` or `mp3`), or nil.
+    var format: String? { hasRecording ? (expected.contains("MP3") ? "mp3" : "wav") : nil }
+    /// 2 for stereo, 1 for mono, nil without a recording.
+    var channels: Int? { hasRecording ? (expected.contains("stereo") ? 2 : 1) : nil }
+    /// The expected recording's sample rate (`… / 16000 Hz`).
     var sampleRate: Int? {
-        guard let last = shape?.components(separatedBy: " / ").last, let hz = last.range(of: " Hz") else { return nil }
-        return Int(last[..<hz.lowerBound])
+        guard hasRecording, let hz = expected.range(of: " Hz") else { return nil }
+        return Int(expected[..<hz.lowerBound].components(separatedBy: " / ").last ?? "")
     }
+    /// The legs' sample rate.
+    var legRate: Int? { legs.flatMap { Int($0.components(separatedBy: " Hz").first ?? "") } }
 
     static func load() throws -> [ManifestRow] {
         let text = try String(contentsOf: Fixtures.calls.appendingPathComponent("MANIFEST.md"), encoding: .utf8)
         return text.split(separator: "\n").compactMap { line -> ManifestRow? in
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            // | # | sid | flow | startedAt | direction | outcome | requested mode | recording | shape | start point | exercises |
-            guard cells.count >= 12, Int(cells[1]) != nil else { return nil }
+            // | # | sid | flow | startedAt | direction | outcome | requested mode | legs | expected recording | exercises |
+            guard cells.count >= 11, Int(cells[1]) != nil else { return nil }
             func optional(_ s: String) -> String? { s == "-" ? nil : s }
             return ManifestRow(sid: cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")), flow: cells[3], startedAt: cells[4],
-                               direction: cells[5], outcome: cells[6], requestedMode: cells[7], recording: optional(cells[8]),
-                               shape: optional(cells[9]), startPoint: optional(cells[10]))
+                               direction: cells[5], outcome: cells[6], requestedMode: cells[7], legs: optional(cells[8]),
+                               expected: cells[9])
         }
     }
 

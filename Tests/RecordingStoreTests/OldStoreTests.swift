@@ -39,7 +39,7 @@ import Testing
     @Test func version1StoreAcceptsNewRecordingsAndRotation() throws {
         let folder = TemporaryFolder()
         let store = try Store.open(at: try copyOfStore("v1", into: folder), clock: { fixedNow })
-        let result = try store.ingest(callFile: fixtures + "/calls/\(dualCall).json", actor: "test")
+        let result = try ingest(store, fixtures + "/calls/\(dualCall).json")
         #expect(result.recording != nil)
         _ = try store.rotateKeys(actor: "test")
         for row in try store.recordings(RecordingQuery()) {

@@ -36,29 +36,29 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let store = try makeStore(folder)
         var recorded = 0
         for file in try callFiles() {
-            let result = try store.ingest(callFile: file, actor: "test")
+            let result = try ingest(store, file)
             guard let r = result.recording else {
                 #expect(result.call.noRecordingReason != nil)
                 continue
             }
             recorded += 1
-            let original = try readFile(fixtures + "/calls/recordings/\(r.callSid).\(r.format)")
+            let original = try standInRecording(file)
             #expect(try readAll(store, r) == original)
             #expect(r.plaintextSize == Int64(original.count))
         }
-        #expect(recorded == 6)
-        #expect(try store.recordings(RecordingQuery()).count == 6)
-        #expect(try store.recordings(RecordingQuery(date: "2026-11-24")).map(\.callSid).count == 2)
+        #expect(recorded == 7)
+        #expect(try store.recordings(RecordingQuery()).count == 7)
+        #expect(try store.recordings(RecordingQuery(date: "2026-11-24")).map(\.callSid).count == 3)
         #expect(try store.recordings(RecordingQuery(flow: "sales")).count == 2)
     }
 
     @Test func noRecordingReasonsSayWhy() throws {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
-        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
-        let reasons = try store.catalog.pool.read { db in
-            try CallRow.filter(Column("recordingId") == nil).fetchAll(db).compactMap(\.noRecordingReason)
-        }
+        for file in try callFiles() { _ = try ingest(store, file) }
+        let calls = try store.catalog.pool.read { db in try CallRow.filter(Column("recordingId") == nil).fetchAll(db) }
+        let reasons = calls.compactMap(\.noRecordingReason)
+        #expect(reasons.count == calls.count, "every call without a recording says why")
         #expect(reasons.contains { $0.contains("not answered") })
         #expect(reasons.contains { $0.contains("under the 2 s minimum") })
         #expect(reasons.contains { $0.contains("Record parameter is false") })
@@ -68,18 +68,17 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
         let file = fixtures + "/calls/\(dualCall).json"
-        let first = try store.ingest(callFile: file, actor: "test")
-        let again = try store.ingest(callFile: file, actor: "test")
+        let first = try ingest(store, file)
+        let again = try ingest(store, file)
         #expect(again.alreadyIngested)
         #expect(again.recording?.id == first.recording?.id)
         // The same sid with other inputs: refused, nothing new stored.
         let changed = folder.path + "/changed.json"
-        try FileManager.default.createDirectory(atPath: folder.path + "/recordings", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: fixtures + "/calls/recordings/\(dualCall).wav", toPath: folder.path + "/recordings/\(dualCall).wav")
+        try FileManager.default.copyItem(atPath: fixtures + "/calls/legs", toPath: folder.path + "/legs")
         var text = try String(contentsOfFile: file, encoding: .utf8)
         text = text.replacingOccurrences(of: "\"from\": \"", with: "\"from\": \"+1")
         try text.write(toFile: changed, atomically: true, encoding: .utf8)
-        #expect(throws: StoreError.self) { _ = try store.ingest(callFile: changed, actor: "test") }
+        #expect(throws: StoreError.self) { _ = try ingest(store, changed) }
         #expect(try store.recordings(RecordingQuery()).count == 1)
     }
 
@@ -89,7 +88,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let bad = folder.path + "/bad.json"
         try #"{"account": "ACdemo", "callSid": "CAbad", "flow": "../etc", "from": "+1", "to": "+2", "direction": "inbound", "outcome": "completed", "startedAt": "2026-11-24T10:00:00Z", "endedAt": "2026-11-24T09:00:00Z"}"#
             .write(toFile: bad, atomically: true, encoding: .utf8)
-        let error = #expect(throws: InvalidDocument.self) { _ = try store.ingest(callFile: bad, actor: "test") }
+        let error = #expect(throws: InvalidDocument.self) { _ = try ingest(store, bad) }
         #expect(error?.violations.map(\.path).sorted() == ["endedAt", "flow"])
         #expect(try store.catalog.pool.read { db in try CallRow.fetchCount(db) } == 0)
         #expect(try store.fsck(repair: false).isClean)
@@ -110,18 +109,18 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let folder = TemporaryFolder()
         let later: Int64 = 1_795_737_600_000  // 2026-11-27T00:00Z
         let store = try makeStore(folder, now: { later })
-        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        for file in try callFiles() { _ = try ingest(store, file) }
         // Recordings of 2026-11-18 … 2026-11-24; now is 2026-11-27. At 7 days the two oldest expire.
         let change = try store.applySettings(Array(#"{"account": {"retentionDays": 7}}"#.utf8), actor: "admin")
         #expect(change.version == 2)
-        #expect(change.expiriesChanged == 6)
+        #expect(change.expiriesChanged == 7)
         let visible = try store.recordings(RecordingQuery())
         #expect(visible.allSatisfy { $0.expiresAt > later })
-        #expect(visible.count == 4)
-        #expect(try store.recordings(RecordingQuery(includeExpired: true)).count == 6)
+        #expect(visible.count == 5)
+        #expect(try store.recordings(RecordingQuery(includeExpired: true)).count == 7)
         // Back to 90 before any sweep: they reappear.
         try store.applySettings(Array(#"{"account": {"retentionDays": 90}}"#.utf8), actor: "admin")
-        #expect(try store.recordings(RecordingQuery()).count == 6)
+        #expect(try store.recordings(RecordingQuery()).count == 7)
         let audit = try store.auditEvents(subject: "ACdemo").filter { $0.action == "settings.set" }
         #expect(audit.count == 2)
         #expect(audit[0].actor == "admin")
@@ -150,7 +149,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
     @Test func keyRotationRewrapsWithoutTouchingAudio() throws {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
-        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        for file in try callFiles() { _ = try ingest(store, file) }
         let rows = try store.recordings(RecordingQuery())
         let blobPath = { (r: RecordingRow) in store.root + "/blobs/" + r.region + "/" + r.blobKey }
         let before = try rows.map { try readFile(blobPath($0)) }
@@ -177,7 +176,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
         let file = fixtures + "/calls/\(dualCall).json"
-        let row = try #require(try store.ingest(callFile: file, actor: "test").recording)
+        let row = try #require(try ingest(store, file).recording)
         let plain = try readAll(store, row)
         let newKey = try store.vault.keys.addActiveKey()
         var header = try BlobHeader(decoding: Array(try readFile(store.root + "/blobs/ap-south-1/" + row.blobKey)[0..<160]))
@@ -194,7 +193,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
     @Test func fsckFindsAndRepairsOrphans() throws {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
-        for file in try callFiles() { _ = try store.ingest(callFile: file, actor: "test") }
+        for file in try callFiles() { _ = try ingest(store, file) }
         #expect(try store.fsck(repair: false).isClean)
         let orphan = store.root + "/blobs/ap-south-1/ACdemo/2026/11/24/feedface.rec"
         try writeFile(orphan, [1, 2, 3])
@@ -206,7 +205,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         _ = try store.fsck(repair: true)
         #expect(!FileManager.default.fileExists(atPath: orphan))
         #expect(try store.fsck(repair: false).isClean)
-        #expect(try store.recordings(RecordingQuery()).count == 6)
+        #expect(try store.recordings(RecordingQuery()).count == 7)
     }
 
     @Test func keyFileIsPrivateAndRequired() throws {

@@ -1,6 +1,7 @@
 // TestSupport: temporary folders, fixture paths and a seeded random generator for store tests.
 
 import Foundation
+import RecordingCore
 @testable import RecordingStore
 
 /// A temporary folder removed when the value is dropped.
@@ -57,4 +58,44 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws {
 
 func readFile(_ path: String) throws -> [UInt8] {
     Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+/// Stands in for the recording engine, which sits above the store: a fixture call file becomes a
+/// `CallRecord` whose "recording" is the agent leg's WAV file (the store never looks inside
+/// audio), or none for unanswered calls, disabled recording and legs under 2 s. The engine's
+/// own tests cover what real recordings hold.
+func ingest(_ store: Store, _ file: String, actor: String = "test") throws -> IngestResult {
+    let json = try readFile(file)
+    let call = try CallDescription.decode(json)
+    let effective = try store.effectiveSettings(for: call)
+    let hasher = SHA256Hasher()
+    hasher.update(json)
+    let digest = hasher.finalizeHex()
+    if let previous = try store.previousIngest(of: call.callSid, inputDigest: digest) { return previous }
+    var recording: RenderedRecording?, reason: String?
+    if call.answeredAt == nil {
+        reason = "the call was not answered"
+    } else if !effective.enabled.value {
+        reason = "recording is disabled: \(effective.enabled.reason)"
+    } else {
+        let bytes = try standInRecording(file)
+        let info = try AudioProbe.probe(bytes, fileSize: bytes.count)
+        if info.durationMilliseconds < Store.minimumRecordingMilliseconds {
+            reason = "the recorded audio lasts \(info.durationMilliseconds) ms, under the 2 s minimum"
+        } else {
+            recording = RenderedRecording(bytes: bytes, format: .wav, mode: .single, channels: 1, channelMap: ["mixed"],
+                                          sampleRate: info.sampleRate, bitsPerSample: 16, durationMilliseconds: info.durationMilliseconds,
+                                          recordedFrom: call.answeredAt!)
+        }
+    }
+    let decision = JSONValue.object([("settings", effective.json)])
+    return try store.record(CallRecord(call: call, inputDigest: digest, effective: effective, decision: decision,
+                                       recording: recording, noRecordingReason: reason), actor: actor)
+}
+
+/// The bytes `ingest(_:_:)` stores for an answered call: its agent leg.
+func standInRecording(_ file: String) throws -> [UInt8] {
+    let call = try CallDescription.decode(try readFile(file))
+    let dir = (file as NSString).deletingLastPathComponent
+    return try readFile(dir + "/" + (call.agentLeg ?? "missing-leg"))
 }

@@ -11,7 +11,7 @@ struct IngestListTests {
         #expect(binary.lastPathComponent == "recfs")
         #expect(SHA256.hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Fixtures.demoCallFiles.count == 11, "the fixtures hold 11 ACdemo calls and one ACstarter call")
+        #expect(Fixtures.demoCallFiles.count == 12, "the fixtures hold 12 ACdemo calls and one ACstarter call")
     }
 
     @Test("ingesting fixtures/calls/*.json records exactly the answered, enabled, ≥ 2 s calls")
@@ -25,9 +25,9 @@ struct IngestListTests {
         #expect(ingest.status != 0, "one call belongs to ACstarter: \(ingest.summary)")
         #expect(ingest.err.contains(Fixtures.starterCall), "\(ingest.summary)")
         #expect(ingest.err.contains("account"), "\(ingest.summary)")
-        #expect(ingest.err.contains("1 of 12"), "\(ingest.summary)")
+        #expect(ingest.err.contains("1 of 13"), "\(ingest.summary)")
         let outLines = ingest.out.split(separator: "\n").map(String.init)
-        #expect(outLines.count == 11, "\(ingest.summary)")
+        #expect(outLines.count == 12, "\(ingest.summary)")
         for (sid, _) in Fixtures.recorded {
             #expect(outLines.contains { $0.hasPrefix("\(sid): recorded") }, "\(sid) should be recorded: \(ingest.summary)")
         }
@@ -49,7 +49,7 @@ struct IngestListTests {
             #expect(row[0] == expected.localDate, "local date of \(row[2]): \(ls.summary)")
             #expect(row[1] == expected.flow, "flow of \(row[2]): \(ls.summary)")
         }
-        #expect(ls.err.contains("6 recordings"), "\(ls.summary)")
+        #expect(ls.err.contains("\(Fixtures.recorded.count) recordings"), "\(ls.summary)")
 
         // ls --json parses and agrees with the fixtures, byte for byte (size and sha256).
         let json = try StoreHelper.list(store)
@@ -81,10 +81,10 @@ struct IngestListTests {
 
         // CAbda… started 2026-11-23T20:00:00Z, which is 01:30 on the 24th in Kolkata.
         let tzEdge = "CAbda05a1c596c28408f9afad4e0717ee9"
-        #expect(try sids(["--date", "2026-11-24"]) == [tzEdge, Fixtures.widebandSid])
+        #expect(try sids(["--date", "2026-11-24"]) == [tzEdge, Fixtures.widebandSid, Fixtures.pausedSid])
         #expect(try sids(["--date", "2026-11-23"]) == [])
         #expect(try sids(["--date", "2026-11-18"]) == [Fixtures.dualSid])
-        #expect(try sids(["--flow", "support"]) == ["CAe6fc0ee8f7446afa7c080aa5e6ee6501", "CA9d4de30a45103ae007164857f750f66d", Fixtures.widebandSid])
+        #expect(try sids(["--flow", "support"]) == ["CAe6fc0ee8f7446afa7c080aa5e6ee6501", "CA9d4de30a45103ae007164857f750f66d", Fixtures.widebandSid, Fixtures.pausedSid])
         #expect(try sids(["--flow", "sales"]) == [Fixtures.dualSid, tzEdge])
         #expect(try sids(["--flow", "collections"]) == ["CAe0c893904726659b096dc93ff823b298"])
         #expect(try sids(["--flow", "sales", "--date", "2026-11-24"]) == [tzEdge])

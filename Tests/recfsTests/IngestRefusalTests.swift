@@ -19,17 +19,17 @@ struct IngestRefusalTests {
         }
     }
 
-    /// A folder holding a copy of call `sid`'s recording at the same relative path, and a call
-    /// JSON edited by `edit`, named `name`. Returns the JSON's path.
-    /// With `edit` nil the JSON is the fixture's, byte for byte.
+    /// A folder holding a copy of the fixture legs at the same relative paths (call `sid`'s
+    /// agent leg changed by `agentLeg`), and a call JSON edited by `edit`, named `name`. Returns
+    /// the JSON's path. With `edit` nil the JSON is the fixture's, byte for byte.
     static func callVariant(_ tmp: TempDir, of sid: String, name: String,
-                            recording: ((inout Data) -> Void)? = nil, edit: ((inout [String: Any]) -> Void)?) throws -> String {
+                            agentLeg: ((inout Data) -> Void)? = nil, edit: ((inout [String: Any]) -> Void)?) throws -> String {
         let dir = tmp.sub("variant-\(name)")
-        try FileManager.default.createDirectory(atPath: dir + "/recordings", withIntermediateDirectories: true)
         var call = try Fixtures.callJSON(sid)
-        if let rel = call["recording"] as? String {
-            var bytes = try Fixtures.recording(sid)
-            recording?(&bytes)
+        try Fixtures.copyLegs(into: dir)
+        if let agentLeg, let legs = call["legs"] as? [String: String], let rel = legs["agent"] {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + rel))
+            agentLeg(&bytes)
             try bytes.write(to: URL(fileURLWithPath: dir + "/" + rel))
         }
         let path = dir + "/\(name).json"
@@ -77,8 +77,8 @@ struct IngestRefusalTests {
             try Self.callVariant(tmp, of: sid, name: "other-to") { $0["to"] = "+919845000099" },
             try Self.callVariant(tmp, of: sid, name: "later-end") { $0["endedAt"] = "2026-11-18T04:30:12Z" },
             try Self.callVariant(tmp, of: sid, name: "other-flow") { $0["flow"] = "support" },
-            // Not a byte changed in the call's fields, but its recording is another file: refused too.
-            try Self.callVariant(tmp, of: sid, name: "other-audio", recording: { $0[1000] ^= 0xFF }, edit: nil),
+            // Not a byte changed in the call's fields, but a leg is another file: refused too.
+            try Self.callVariant(tmp, of: sid, name: "other-audio", agentLeg: { $0[1000] ^= 0xFF }, edit: nil),
         ]
         for v in variants {
             let r = try CLI.run(["ingest", "--store", store, v])
@@ -102,9 +102,15 @@ struct IngestRefusalTests {
         ("no-callSid", "callSid", { $0.removeValue(forKey: "callSid") }),
         ("callSid-dotdot", "callSid", { $0["callSid"] = "../CAx" }),
         ("callSid-number", "callSid", { $0["callSid"] = 42 }),
-        ("recording-dotdot", "recording", { $0["callSid"] = freshSid; $0["recording"] = "../recordings/\(Fixtures.dualSid).wav" }),
-        ("recording-absolute", "recording", { $0["callSid"] = freshSid; $0["recording"] = Fixtures.calls.path + "/recordings/\(Fixtures.dualSid).wav" }),
-        ("recording-missing", "recording", { $0["callSid"] = freshSid; $0["recording"] = "recordings/nothing-here.wav" }),
+        ("legs-dotdot", "legs.agent", { $0["callSid"] = freshSid; $0["legs"] = ["agent": "../legs/\(Fixtures.dualSid)-agent.wav", "customer": "legs/\(Fixtures.dualSid)-customer.wav"] }),
+        ("legs-absolute", "legs.customer", { $0["callSid"] = freshSid; $0["legs"] = ["agent": "legs/\(Fixtures.dualSid)-agent.wav", "customer": Fixtures.calls.path + "/legs/\(Fixtures.dualSid)-customer.wav"] }),
+        ("legs-missing", "legs.agent", { $0["callSid"] = freshSid; $0["legs"] = ["agent": "legs/nothing-here.wav", "customer": "legs/\(Fixtures.dualSid)-customer.wav"] }),
+        ("legs-absent", "legs", { $0["callSid"] = freshSid; $0.removeValue(forKey: "legs") }),
+        ("legs-rates-differ", "legs", { $0["callSid"] = freshSid; $0["legs"] = ["agent": "legs/\(Fixtures.dualSid)-agent.wav", "customer": "legs/\(Fixtures.widebandSid)-customer.wav"] }),
+        ("legs-not-wav", "legs.customer", { $0["callSid"] = freshSid; $0["legs"] = ["agent": "legs/\(Fixtures.dualSid)-agent.wav", "customer": "../\(Fixtures.dualSid).json"] }),
+        ("legs-not-audio", "legs.customer", { $0["callSid"] = freshSid; $0["legs"] = ["agent": "legs/\(Fixtures.dualSid)-agent.wav", "customer": "\(Fixtures.dualSid).json"] }),
+        ("recording-field", "recording", { $0["callSid"] = freshSid; $0["recording"] = "recordings/\(Fixtures.dualSid).wav" }),
+        ("times-out-of-order", "connectedAt", { $0["callSid"] = freshSid; $0["connectedAt"] = "2026-11-18T04:30:01Z" }),
         ("unknown-field", "colour", { $0["callSid"] = freshSid; $0["colour"] = "red" }),
         ("ended-before-start", "endedAt", { $0["callSid"] = freshSid; $0["endedAt"] = "2026-11-18T04:00:00Z" }),
         ("bad-time", "startedAt", { $0["callSid"] = freshSid; $0["startedAt"] = "yesterday" }),

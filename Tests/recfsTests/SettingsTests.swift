@@ -201,7 +201,7 @@ struct SettingsTests {
         try #"{"account": {"timeZone": "UTC"}}"#.write(toFile: utc, atomically: true, encoding: .utf8)
         try CLI.ok(["settings", "set", "--store", store, utc])
         #expect(try sids("2026-11-23") == [tzEdge])
-        #expect(try sids("2026-11-24") == [Fixtures.widebandSid])
+        #expect(try sids("2026-11-24") == [Fixtures.widebandSid, Fixtures.pausedSid])
         let row = try StoreHelper.table(store).first { $0.count > 2 && $0[2] == tzEdge }
         #expect(row?.first == "2026-11-23", "\(String(describing: row))")
     }
@@ -222,8 +222,7 @@ struct SettingsTests {
         call["answeredAt"] = iso.string(from: sixtyDaysAgo.addingTimeInterval(4))
         call["connectedAt"] = iso.string(from: sixtyDaysAgo.addingTimeInterval(8))
         call["endedAt"] = iso.string(from: sixtyDaysAgo.addingTimeInterval(11))
-        try FileManager.default.createDirectory(atPath: dir + "/recordings", withIntermediateDirectories: true)
-        try Fixtures.recording(Fixtures.dualSid).write(to: URL(fileURLWithPath: dir + "/" + (call["recording"] as! String)))
+        try Fixtures.copyLegs(into: dir)
         try JSONSerialization.data(withJSONObject: call).write(to: URL(fileURLWithPath: dir + "/old.json"))
         try CLI.ok(["ingest", "--store", store, dir + "/old.json", Fixtures.callFile(Fixtures.widebandSid)])
 

@@ -55,7 +55,7 @@ struct TamperTests {
     static func makeStore(_ tmp: TempDir) throws -> String {
         let store = try StoreHelper.demoStore(tmp, calls: [sid, Fixtures.widebandSid])
         let twinDir = tmp.sub("twin")
-        try FileManager.default.createDirectory(atPath: twinDir + "/recordings", withIntermediateDirectories: true)
+        try Fixtures.copyLegs(into: twinDir)
         var call = try Fixtures.callJSON(sid)
         call["callSid"] = twinSid
         call["startedAt"] = "2026-11-17T04:30:00Z"
@@ -63,7 +63,6 @@ struct TamperTests {
         call["connectedAt"] = "2026-11-17T04:30:08Z"
         call["endedAt"] = "2026-11-17T04:30:11Z"
         try JSONSerialization.data(withJSONObject: call).write(to: URL(fileURLWithPath: twinDir + "/twin.json"))
-        try Fixtures.recording(sid).write(to: URL(fileURLWithPath: twinDir + "/" + (call["recording"] as! String)))
         let r = try CLI.run(["ingest", "--store", store, twinDir + "/twin.json"])
         #expect(r.status == 0, "\(r.summary)")
         return store

@@ -2,14 +2,17 @@
 
 import ArgumentParser
 import RecordingCore
+import RecordingEngine
 import RecordingStore
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ingest finished calls (call JSON files) into the store.",
         discussion: """
-            Each call is validated, resolved against the account, flow and per-call settings,
-            and its recording is encrypted and stored atomically. A call delivered again with
+            Each call is validated, resolved against the account, flow and per-call settings;
+            the recording engine makes the recording the settings ask for from the call's legs
+            (mixed MP3 or WAV, or stereo WAV with the agent left), and it is encrypted and
+            stored atomically. Calls without a recording are catalogued with the reason. A call delivered again with
             identical inputs is reported as already ingested; with different inputs it is refused.
             """)
 
@@ -23,7 +26,7 @@ struct Ingest: ParsableCommand {
             var failures = 0
             for (i, path) in calls.enumerated() {
                 do {
-                    let result = try store.ingest(callFile: path, actor: Store.currentActor)
+                    let result = try RecordingEngine.ingest(callFile: path, into: store, actor: Store.currentActor)
                     let sid = result.call.sid
                     if let r = result.recording {
                         let state = result.alreadyIngested ? "already ingested" : "recorded"

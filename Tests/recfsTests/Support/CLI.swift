@@ -2,6 +2,8 @@
 
 import Dispatch
 import Foundation
+import RecordingCore
+import RecordingEngine
 import Testing
 
 /// What one run of `recfs` did.
@@ -164,10 +166,11 @@ enum Fixtures {
     static let recorded: [String: (flow: String, localDate: String, format: String)] = [
         "CA5a4f7a5b568e5da8e66977530a6f9870": ("sales", "2026-11-18", "wav"),
         "CAe6fc0ee8f7446afa7c080aa5e6ee6501": ("support", "2026-11-19", "mp3"),
-        "CAe0c893904726659b096dc93ff823b298": ("collections", "2026-11-20", "wav"),
-        "CA9d4de30a45103ae007164857f750f66d": ("support", "2026-11-22", "wav"),
+        "CAe0c893904726659b096dc93ff823b298": ("collections", "2026-11-20", "mp3"),
+        "CA9d4de30a45103ae007164857f750f66d": ("support", "2026-11-22", "mp3"),
         "CAbda05a1c596c28408f9afad4e0717ee9": ("sales", "2026-11-24", "mp3"),  // 2026-11-23T20:00Z = 01:30 IST on the 24th
         "CA5e32b54910544a5d4eb61fcb008126ec": ("support", "2026-11-24", "wav"),
+        "CAf142738ffafafed5157a1a1eff75f9ee": ("support", "2026-11-24", "wav"),
     ]
     /// ACdemo calls catalogued without a recording: unanswered (3), record false, under 2 s.
     static let unrecorded: Set<String> = [
@@ -180,6 +183,8 @@ enum Fixtures {
     static let dualSid = "CA5a4f7a5b568e5da8e66977530a6f9870"
     /// The 16 kHz dual WAV: 128,044 bytes, two chunks.
     static let widebandSid = "CA5e32b54910544a5d4eb61fcb008126ec"
+    /// The dual call with a 2 s pause (2026-11-24T10:00Z, flow support).
+    static let pausedSid = "CAf142738ffafafed5157a1a1eff75f9ee"
 
     /// Every call JSON, sorted (what `fixtures/calls/*.json` expands to).
     static var allCallFiles: [String] {
@@ -203,10 +208,24 @@ enum Fixtures {
         }
     }
 
-    /// The finished recording of call `sid` (the original bytes `recfs cat` must give back).
-    static func recording(_ sid: String) throws -> Data {
-        guard let rel = try callJSON(sid)["recording"] as? String else { throw CLIFailure("\(sid) has no recording") }
-        return try Data(contentsOf: calls.appendingPathComponent(rel))
+    /// Copies every fixture leg into `dir/legs`, so a call JSON written in `dir` finds its legs.
+    static func copyLegs(into dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: calls.appendingPathComponent("legs").path, toPath: dir + "/legs")
+    }
+
+    /// The recording the engine makes of call `sid` on a store with its plan's default settings
+    /// (the bytes `recfs cat` must give back: the engine is deterministic). The engine's own
+    /// tests check what these bytes hold.
+    static func recording(_ sid: String, plan: Plan = .growth) throws -> Data {
+        let (delivery, call) = try CallDelivery.read(callFile: callFile(sid))
+        let effective = SettingsResolver.resolve(RecordingSettings.defaults(plan: plan, region: .apSouth1), plan: plan, call: call.request)
+        let legs = try CallLegs(agent: try LegAudio.decode(wav: try #require(delivery.agentWAV), field: "legs.agent"),
+                                customer: try LegAudio.decode(wav: try #require(delivery.customerWAV), field: "legs.customer"))
+        guard let rendered = try RecordingEngine.render(call, legs: legs, settings: effective).recording else {
+            throw CLIFailure("\(sid) has no recording")
+        }
+        return Data(rendered.bytes)
     }
 }
 

@@ -1,8 +1,0 @@
-// EngineLinkTests: libmp3lame is linked and answers.
-
-import Testing
-@testable import RecordingEngine
-
-@Test func lameIsLinked() {
-    #expect(RecordingEngine.lameVersion.hasPrefix("3."))
-}
