@@ -15,7 +15,8 @@ struct RecFS: ParsableCommand {
             Start with: recfs init --store DIR --account SID --plan growth --region ap-south-1
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Ingest.self, List.self, Cat.self, Settings.self, Keys.self, Fsck.self]
+        subcommands: [Init.self, Ingest.self, List.self, Cat.self, Settings.self, Keys.self, Fsck.self,
+                      Doctor.self, Gen.self, Mount.self, Unmount.self]
     )
 }
 
