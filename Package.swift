@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "RecordingCoreTests", dependencies: ["RecordingCore"]),
         .testTarget(name: "RecordingStoreTests", dependencies: ["RecordingStore", "RecordingCore"]),
         .testTarget(name: "RecordingEngineTests", dependencies: ["RecordingEngine", "RecordingStore", "RecordingCore"]),
-        .testTarget(name: "RecordingFSTests", dependencies: ["RecordingFS", "RecordingStore", "RecordingCore"]),
+        .testTarget(name: "RecordingFSTests", dependencies: ["RecordingFS", "RecordingEngine", "RecordingStore", "RecordingCore"]),
         .testTarget(name: "recfsTests", dependencies: ["recfs"]),
     ]
 )

@@ -91,7 +91,8 @@ extension Store {
         }
     }
 
-    func recordIntegrityFailure(_ row: RecordingRow, _ error: IntegrityError) throws {
+    /// Audits an integrity failure of a recording (the faces call this when a read fails).
+    public func recordIntegrityFailure(_ row: RecordingRow, _ error: IntegrityError) throws {
         try audit(actor: Store.currentActor, action: "recording.integrity-failure", subject: row.callSid,
                   detail: .object([("recording", .string(row.id)), ("detail", .string(error.detail))]))
     }

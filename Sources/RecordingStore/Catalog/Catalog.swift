@@ -121,6 +121,23 @@ public final class Catalog: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
                 """)
         }
+        m.registerMigration("2026-11-24 v2: stable numbers for the mount's inodes") { db in
+            // A recording's and a flow's number never changes once given (rowids may, on VACUUM),
+            // so the mount's inode numbers stay the same across remounts. New rows get the next
+            // number from a trigger, so writers need not know about it.
+            for table in ["recording", "flow"] {
+                try db.execute(sql: """
+                    ALTER TABLE \(table) ADD COLUMN number INTEGER;
+                    UPDATE \(table) SET number = rowid;
+                    CREATE UNIQUE INDEX \(table)_by_number ON \(table)(number);
+                    CREATE TRIGGER \(table)_numbering AFTER INSERT ON \(table) WHEN NEW.number IS NULL
+                    BEGIN
+                        UPDATE \(table) SET number = (SELECT COALESCE(MAX(number), 0) + 1 FROM \(table))
+                        WHERE rowid = NEW.rowid;
+                    END;
+                    """)
+            }
+        }
         return m
     }
 }

@@ -28,6 +28,8 @@ public struct FlowRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     public var accountSid: String
     public var name: String
     public var createdAt: Int64
+    /// Stable number given by the catalog on insert.
+    public var number: Int64? = nil
 }
 
 /// A finished call, whether or not it produced a recording.
@@ -90,6 +92,8 @@ public struct RecordingRow: Codable, Sendable, FetchableRecord, PersistableRecor
     public var createdAt: Int64
     public var expiresAt: Int64
     public var purgedAt: Int64?
+    /// Stable number given by the catalog on insert (the mount's inode numbers derive from it).
+    public var number: Int64? = nil
 
     /// The file name of the recording in the mount (`recording.wav`).
     public var fileName: String { "recording.\(format)" }

@@ -1,11 +1,140 @@
-// Mount: `recfs mount` (being written).
+// Mount: `recfs mount`, the store as files by date/flow/call, in the background by default.
 
 import ArgumentParser
+import Foundation
+import Glibc
+import RecordingFS
+import RecordingStore
 
 struct Mount: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Not available yet.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        abstract: "Mount the store's recordings as read-only files: DATE/FLOW/CALLSID/recording.wav and more.",
+        discussion: """
+            Runs in the background unless -f is given; the daemon's log goes to STORE/mount.log.
+            SIGTERM or SIGINT (Ctrl-C with -f) unmounts cleanly, as does recfs unmount MOUNTPOINT.
+            -o passes FUSE mount options, e.g. -o allow_other so other users' tools can read.
+            """)
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "An empty folder to mount on.") var mountpoint: String
+    @Flag(name: [.customShort("f"), .long], help: "Stay in the foreground, logging to stderr.") var foreground = false
+    @Option(name: .customShort("o"), help: ArgumentHelp("FUSE mount options, comma-separated.", valueName: "OPTIONS"))
+    var mountOptions: [String] = []
+    @Option(help: .hidden) var readyFd: Int32?
 
     func run() throws {
-        throw CLIError("recfs mount is not available in this build yet")
+        try reporting("mount") {
+            let storePath = try options.path()
+            let target = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
+            try MountTable.checkMountable(target)
+            _ = try Store.open(at: storePath)  // fail here, in the caller's terminal, if the store is unusable
+            let fuseOptions = mountOptions.flatMap { $0.split(separator: ",").map(String.init) }
+            if foreground || readyFd != nil {
+                try serve(storePath: storePath, target: target, options: fuseOptions)
+            } else {
+                try daemonize(storePath: storePath, target: target, options: fuseOptions)
+            }
+        }
+    }
+
+    /// Mounts and serves in this process until unmounted.
+    func serve(storePath: String, target: String, options: [String]) throws {
+        let store = try Store.open(at: storePath)
+        let fs = try RecordingFileSystem(store: store)
+        let mount = try FuseMount(filesystem: fs, mountpoint: target, options: options)
+        printError("recfs mount: serving \(storePath) at \(target)\(readyFd == nil ? " (Ctrl-C or recfs unmount to stop)" : "")")
+        if let fd = readyFd {
+            var ok: UInt8 = 1
+            _ = write(fd, &ok, 1)
+            close(fd)
+        }
+        mount.run()
+        printError("recfs mount: unmounted \(target)")
+    }
+
+    /// Starts `recfs mount -f` in a new session, waits until it has mounted (or failed), returns.
+    func daemonize(storePath: String, target: String, options: [String]) throws {
+        var pipeFds: [Int32] = [0, 0]
+        guard pipe(&pipeFds) == 0 else { throw CLIError("pipe: \(String(cString: strerror(errno)))") }
+        let log = URL(fileURLWithPath: storePath).standardizedFileURL.path + "/mount.log"
+        var args = ["recfs", "mount", "--store", storePath, target, "--ready-fd", "3"]
+        if !options.isEmpty { args += ["-o", options.joined(separator: ",")] }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, pipeFds[1], 3)
+        // The daemon keeps nothing else of ours open: a caller waiting for EOF on a pipe it
+        // gave us (a shell's $(…), a test harness) must not wait for the daemon to end.
+        let inherited = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+        for fd in inherited where fd > 3 { posix_spawn_file_actions_addclose(&actions, fd) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, 0x80)  // POSIX_SPAWN_SETSID: a session of its own, free of the terminal
+
+        var pid: pid_t = 0
+        let cArgs = args.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, cArgs, environ)
+        close(pipeFds[1])
+        guard spawned == 0 else {
+            close(pipeFds[0])
+            throw CLIError("could not start the mount daemon: \(String(cString: strerror(spawned)))")
+        }
+        var ready: UInt8 = 0
+        let n = read(pipeFds[0], &ready, 1)
+        close(pipeFds[0])
+        guard n == 1 else {
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""
+            throw CLIError("the mount daemon stopped before mounting \(target)\(tail.isEmpty ? "" : ":\n\(tail)")")
+        }
+        print("mounted \(storePath) at \(target) (daemon pid \(pid), log \(log)); recfs unmount \(target) to stop")
+    }
+}
+
+/// What /proc/self/mountinfo says of mount points.
+enum MountTable {
+    /// The filesystem type mounted at `path` (e.g. `fuse.recfs`), or nil if none.
+    static func type(at path: String) -> String? {
+        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        var found: String?
+        for line in info.split(separator: "\n") {
+            let parts = line.components(separatedBy: " - ")
+            let fields = parts[0].split(separator: " ")
+            guard fields.count > 4, unescape(String(fields[4])) == path, parts.count > 1 else { continue }
+            found = parts[1].split(separator: " ").first.map(String.init)
+        }
+        return found
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as octal.
+    static func unescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
+            .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
+    }
+
+    /// Whether the mount at `path` answers (a dead FUSE mount gives ENOTCONN).
+    static func isDead(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) != 0 && errno == ENOTCONN
+    }
+
+    /// Refuses a mount point that is missing, not a folder, already mounted, or a dead mount.
+    static func checkMountable(_ path: String) throws {
+        if let type = type(at: path) {
+            if isDead(path) {
+                throw CLIError("\(path) is a dead \(type) mount (its daemon is gone); run recfs unmount \(path), then mount again")
+            }
+            throw CLIError("\(path) is already mounted (\(type)); run recfs unmount \(path) first")
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw CLIError("\(path): \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw CLIError("\(path) is not a folder") }
     }
 }

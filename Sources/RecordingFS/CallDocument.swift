@@ -1,0 +1,103 @@
+// CallDocument: the `call.json` of a call folder — parties, times, outcome, the recording's
+// shape, where it is stored and until when — made from the catalog, the same bytes every time.
+
+import RecordingCore
+import RecordingStore
+
+extension RecordingFileSystem {
+    /// The bytes of `call.json` for a recording.
+    func callDocument(_ r: RecordingRow) throws -> [UInt8] {
+        let call = try store.call(r.callSid)
+        func time(_ ms: Int64?) -> JSONValue { ms.map { .string(Timestamp(milliseconds: $0).description) } ?? .null }
+        let effective = (try? JSONValue.parse(call.effectiveSettings)) ?? .null
+        let doc = JSONValue.object([
+            ("callSid", .string(call.sid)),
+            ("account", .string(call.accountSid)),
+            ("flow", .string(call.flow)),
+            ("direction", .string(call.direction)),
+            ("from", .string(call.fromNumber)),
+            ("to", .string(call.toNumber)),
+            ("callerId", call.callerId.map(JSONValue.string) ?? .null),
+            ("outcome", .string(call.outcome)),
+            ("startedAt", time(call.startedAt)),
+            ("answeredAt", time(call.answeredAt)),
+            ("connectedAt", time(call.connectedAt)),
+            ("endedAt", time(call.endedAt)),
+            ("recording", .object([
+                ("file", .string(r.fileName)),
+                ("format", .string(r.format)),
+                ("mode", .string(r.mode)),
+                ("channels", .int(r.channels)),
+                ("channelMap", (try? JSONValue.parse(r.channelMap)) ?? .null),
+                ("sampleRate", .int(r.sampleRate)),
+                ("bitsPerSample", .int(r.bitsPerSample)),
+                ("durationMs", .number(String(r.durationMs))),
+                ("recordedFrom", time(r.recordedFrom)),
+                ("size", .number(String(r.plaintextSize))),
+                ("sha256", .string(r.sha256)),
+            ])),
+            ("storage", .object([
+                ("kind", .string("default")),
+                ("region", .string(r.region)),
+                ("encryption", .string("AES-256-GCM, per-recording data key wrapped by account key \(r.keyId)")),
+            ])),
+            ("retention", .object([("expiresAt", time(r.expiresAt))])),
+            ("settings", effective),
+        ])
+        return Array(doc.prettyPrinted().utf8)
+    }
+
+    /// The extended attributes of a call folder or one of its files.
+    func attributes(_ r: RecordingRow, file: CallFile?) -> [(String, String)] {
+        var a: [(String, String)] = [
+            ("user.recfs.call_sid", r.callSid),
+            ("user.recfs.flow", r.flow),
+            ("user.recfs.outcome", r.outcome),
+            ("user.recfs.started_at", Timestamp(milliseconds: r.callStartedAt).description),
+            ("user.recfs.expires_at", Timestamp(milliseconds: r.expiresAt).description),
+            ("user.recfs.region", r.region),
+            ("user.recfs.recording_id", r.id),
+        ]
+        switch file {
+        case nil, .recording?:
+            a += [("user.recfs.format", r.format), ("user.recfs.mode", r.mode), ("user.recfs.channels", String(r.channels)),
+                  ("user.recfs.channel_map", r.channelMap), ("user.recfs.sample_rate", String(r.sampleRate)),
+                  ("user.recfs.duration_ms", String(r.durationMs))]
+            if file == .recording { a.append(("user.recfs.sha256", r.sha256)) }
+        case .agent?, .customer?:
+            a += [("user.recfs.format", "wav"), ("user.recfs.channels", "1"),
+                  ("user.recfs.channel", file == .agent ? "agent" : "customer"),
+                  ("user.recfs.sample_rate", String(r.sampleRate)), ("user.recfs.duration_ms", String(r.durationMs))]
+        case .callJSON?:
+            break
+        }
+        return a
+    }
+
+    /// The value of extended attribute `name`.
+    public func getxattr(_ inode: UInt64, name: String) throws(FSError) -> [UInt8] {
+        guard let value = try xattrs(inode).first(where: { $0.0 == name })?.1 else { throw .noAttribute }
+        return Array(value.utf8)
+    }
+
+    /// The names of the extended attributes of `inode`.
+    public func listxattr(_ inode: UInt64) throws(FSError) -> [String] {
+        try xattrs(inode).map(\.0)
+    }
+
+    func xattrs(_ inode: UInt64) throws(FSError) -> [(String, String)] {
+        guard let node = Node(inode: inode) else { throw .noEntry }
+        return try guarded("xattr") { () throws -> [(String, String)] in
+            switch node {
+            case .call(let n):
+                guard let r = try store.recording(number: n, now: now) else { throw FSError.noEntry }
+                return attributes(r, file: nil)
+            case .file(let n, let kind):
+                guard let r = try store.recording(number: n, now: now) else { throw FSError.noEntry }
+                return attributes(r, file: kind)
+            default:
+                return []
+            }
+        }
+    }
+}

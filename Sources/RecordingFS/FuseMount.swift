@@ -1,0 +1,96 @@
+// FuseMount: the libfuse3 low-level adapter. It translates kernel requests into calls on
+// RecordingFileSystem and answers into replies; it holds no policy.
+
+import CFuse3
+import Foundation
+import Glibc
+
+/// One mounted filesystem: a FUSE session bound to a mount point.
+///
+/// Thread safety: libfuse calls the operations on its worker threads; they reach the
+/// filesystem through the session's userdata and share nothing else.
+public final class FuseMount: @unchecked Sendable {
+    public let filesystem: RecordingFileSystem
+    public let mountpoint: String
+    private var session: OpaquePointer?
+    private var userdata: Unmanaged<FuseMount>?
+
+    /// Creates the session and mounts it. `mountpoint` must be absolute and normalised (it is
+    /// matched against the mount table). Options are `-o` options (`allow_other`, …).
+    public init(filesystem: RecordingFileSystem, mountpoint: String, options: [String]) throws {
+        self.filesystem = filesystem
+        self.mountpoint = mountpoint
+        var ops = makeOperations()
+        var argv = ["recfs", "-o", (["fsname=recfs", "subtype=recfs"] + options).joined(separator: ",")]
+        let cArgs = argv.map { strdup($0) }
+        defer { cArgs.forEach { free($0) } }
+        var pointers = cArgs.map { UnsafeMutablePointer<CChar>($0) }
+        argv.removeAll()
+        let retained = Unmanaged.passRetained(self)
+        userdata = retained
+        let se: OpaquePointer? = pointers.withUnsafeMutableBufferPointer { buffer in
+            var args = fuse_args(argc: Int32(buffer.count), argv: buffer.baseAddress, allocated: 0)
+            defer { fuse_opt_free_args(&args) }
+            return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, retained.toOpaque())
+        }
+        guard let se else {
+            retained.release()
+            throw MountError("could not start a FUSE session (bad -o options?)")
+        }
+        session = se
+        guard fuse_session_mount(se, mountpoint) == 0 else {
+            fuse_session_destroy(se)
+            session = nil
+            retained.release()
+            throw MountError("could not mount on \(mountpoint) (is /dev/fuse usable and the folder empty?)")
+        }
+        raiseReadahead()
+    }
+
+    /// Serves requests until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP), then unmounts.
+    public func run() {
+        guard let se = session else { return }
+        fuse_set_signal_handlers(se)
+        let config = fuse_loop_cfg_create()
+        fuse_loop_cfg_set_max_threads(config, 16)
+        _ = fuse_session_loop_mt(se, config)
+        fuse_loop_cfg_destroy(config)
+        fuse_remove_signal_handlers(se)
+        close()
+    }
+
+    /// Asks the loop to stop (it then unmounts).
+    public func stop() {
+        if let se = session { fuse_session_exit(se) }
+    }
+
+    /// Unmounts and frees the session.
+    public func close() {
+        guard let se = session else { return }
+        session = nil
+        fuse_session_unmount(se)
+        fuse_session_destroy(se)
+        userdata?.release()
+        userdata = nil
+    }
+
+    /// The kernel caps a FUSE mount's readahead at 128 KiB unless its backing device's
+    /// read_ahead_kb says more; raise it to 1 MiB so sequential reads arrive as 1 MiB requests.
+    /// Reads /proc/self/mountinfo, never the mount itself: nothing serves it yet, so even a
+    /// stat of the mount point would hang.
+    private func raiseReadahead() {
+        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return }
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4] == mountpoint, line.contains("fuse.recfs") else { continue }
+            let device = fields[2]
+            try? "1024".write(toFile: "/sys/class/bdi/\(device)/read_ahead_kb", atomically: false, encoding: .utf8)
+        }
+    }
+}
+
+/// A mount that could not be made, in one sentence.
+public struct MountError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

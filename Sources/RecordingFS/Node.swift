@@ -1,0 +1,60 @@
+// Node: what an inode number stands for. Numbers derive from the catalog's stable numbers,
+// so they are the same after every remount and need no table in memory.
+
+/// A file or folder of the mount.
+public enum Node: Hashable, Sendable {
+    case root
+    /// `DATE/`: a local date, as days since 1970-01-01.
+    case day(Int64)
+    /// `DATE/FLOW/`: the flow's stable number within a date.
+    case flow(day: Int64, flow: Int64)
+    /// `DATE/FLOW/CALLSID/`: the recording's stable number.
+    case call(Int64)
+    /// A file in a call folder.
+    case file(Int64, CallFile)
+
+    static let rootInode: UInt64 = 1
+    static let tagShift: UInt64 = 56
+    static let payloadMask: UInt64 = (1 << 56) - 1
+
+    /// The inode number.
+    public var inode: UInt64 {
+        switch self {
+        case .root: return Node.rootInode
+        case .day(let d): return 1 << Node.tagShift | UInt64(bitPattern: d) & 0xFFFF_FFFF
+        case .flow(let d, let f): return 2 << Node.tagShift | (UInt64(bitPattern: d) & 0xFFFF_FFFF) << 24 | UInt64(f) & 0xFF_FFFF
+        case .call(let n): return 3 << Node.tagShift | UInt64(n) & Node.payloadMask
+        case .file(let n, let kind): return (4 + kind.rawValue) << Node.tagShift | UInt64(n) & Node.payloadMask
+        }
+    }
+
+    /// The node an inode number stands for, or nil for numbers the mount never gave out.
+    public init?(inode: UInt64) {
+        let payload = inode & Node.payloadMask
+        switch inode >> Node.tagShift {
+        case 0 where inode == Node.rootInode: self = .root
+        case 1: self = .day(Int64(Int32(truncatingIfNeeded: payload)))
+        case 2: self = .flow(day: Int64(Int32(truncatingIfNeeded: payload >> 24)), flow: Int64(payload & 0xFF_FFFF))
+        case 3: self = .call(Int64(payload))
+        case 4...7: self = .file(Int64(payload), CallFile(rawValue: (inode >> Node.tagShift) - 4)!)
+        default: return nil
+        }
+    }
+
+    public var isDirectory: Bool {
+        if case .file = self { return false }
+        return true
+    }
+}
+
+/// The files of a call folder.
+public enum CallFile: UInt64, CaseIterable, Sendable {
+    /// `recording.mp3` or `recording.wav`: the decrypted recording.
+    case recording = 0
+    /// `agent.wav`: the left channel of a dual-channel recording, as a mono WAV.
+    case agent = 1
+    /// `customer.wav`: the right channel, as a mono WAV.
+    case customer = 2
+    /// `call.json`: the call, its recording and where and how long it is kept.
+    case callJSON = 3
+}

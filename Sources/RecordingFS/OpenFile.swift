@@ -1,0 +1,96 @@
+// OpenFile: an open file of the mount and its reads. Recordings decrypt only the chunks a read
+// touches; the kernel keeps their pages across opens since contents never change.
+
+import Foundation
+import Glibc
+import RecordingCore
+import RecordingStore
+
+/// An open file: the recording it reads and how.
+final class OpenFile: @unchecked Sendable {
+    enum Content {
+        case recording(RecordingReader)
+        case channel(RecordingReader, channel: Int, header: [UInt8], size: Int64)
+        case bytes([UInt8])
+    }
+
+    let row: RecordingRow
+    let content: Content
+    /// Serialises reads: a reader owns its cipher contexts and buffers.
+    let lock = NSLock()
+
+    init(row: RecordingRow, content: Content) {
+        self.row = row
+        self.content = content
+    }
+}
+
+extension RecordingFileSystem {
+    /// Opens a file for reading. Writing is refused: the recording tree is read-only.
+    public func open(_ inode: UInt64, flags: Int32) throws(FSError) -> UInt64 {
+        guard let node = Node(inode: inode) else { throw .noEntry }
+        guard case let .file(number, kind) = node else { throw .isDirectory }
+        if flags & O_ACCMODE != O_RDONLY || flags & (O_TRUNC | O_APPEND | O_CREAT) != 0 { throw .readOnly }
+        let file = try guarded("open") { () throws -> OpenFile in
+            guard let r = try store.recording(number: number, now: now) else { throw FSError.noEntry }
+            switch kind {
+            case .recording:
+                return OpenFile(row: r, content: .recording(try store.openRecording(r)))
+            case .agent, .customer:
+                guard r.channels == 2 else { throw FSError.noEntry }
+                let reader = try store.openRecording(r)
+                var stereoHeader = [UInt8](repeating: 0, count: 44)
+                _ = try stereoHeader.withUnsafeMutableBytes { try reader.read(at: 0, into: $0) }
+                let size = ChannelView.size(stereoSize: r.plaintextSize)
+                guard let header = ChannelView.monoHeader(stereo: stereoHeader, monoSize: size) else {
+                    throw StoreError("call \(r.callSid): the dual-channel recording is not a canonical 16-bit stereo WAV")
+                }
+                return OpenFile(row: r, content: .channel(reader, channel: kind == .agent ? 0 : 1, header: header, size: size))
+            case .callJSON:
+                return OpenFile(row: r, content: .bytes(try callDocument(r)))
+            }
+        }
+        return files.insert(file)
+    }
+
+    /// Reads up to `count` bytes at `offset` into `buffer`; returns how many (0 at the end).
+    public func read(_ handle: UInt64, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        guard let file = files.get(handle) else { throw .badHandle }
+        return try guarded("read of call \(file.row.callSid)") { () throws -> Int in
+            do {
+                return try read(file, offset: offset, into: buffer)
+            } catch let error as IntegrityError {
+                try? store.recordIntegrityFailure(file.row, error)
+                throw error
+            }
+        }
+    }
+
+    private func read(_ file: OpenFile, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try file.lock.withLock {
+                switch file.content {
+                case .recording(let reader):
+                    return try reader.read(at: offset, into: buffer)
+                case .channel(let reader, let channel, let header, let size):
+                    let bytes = try ChannelView.read(channel: channel, header: header, monoSize: size, offset: offset,
+                                                     count: buffer.count) { from, count in
+                        var stereo = [UInt8](repeating: 0, count: count)
+                        let n = try stereo.withUnsafeMutableBytes { try reader.read(at: from, into: $0) }
+                        return Array(stereo[0..<n])
+                    }
+                    bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    return bytes.count
+                case .bytes(let bytes):
+                    guard offset < Int64(bytes.count) else { return 0 }
+                    let n = min(buffer.count, bytes.count - Int(offset))
+                    bytes[Int(offset)..<(Int(offset) + n)].withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    return n
+                }
+        }
+    }
+
+    public func release(_ handle: UInt64) { files.remove(handle) }
+
+    /// Open files and folder listings (for tests and leak checks).
+    public var openHandles: Int { files.count + folders.count }
+}

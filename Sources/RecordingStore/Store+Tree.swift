@@ -1,0 +1,133 @@
+// Store+Tree: the date/flow/call tree the mount shows, straight from the catalog's indexes.
+// Expired and deleted recordings are never part of it.
+
+import GRDB
+import RecordingCore
+
+/// A date folder: a local date holding at least one live recording.
+public struct DayFolder: Sendable, Equatable {
+    /// Days since 1970-01-01 of the local date (the folder's identity).
+    public let day: Int64
+    /// `YYYY-MM-DD`.
+    public let name: String
+    /// The newest call start in the folder (its mtime).
+    public let newestStart: Int64
+}
+
+/// A flow folder within a date folder.
+public struct FlowFolder: Sendable, Equatable {
+    public let name: String
+    /// The flow's stable number.
+    public let number: Int64
+    public let callCount: Int
+    public let newestStart: Int64
+}
+
+extension Store {
+    /// The condition every recording the mount shows must meet at `now`.
+    func liveRecordings(now: Int64) -> SQLExpression {
+        Column("accountSid") == account.sid && Column("purgedAt") == nil && Column("expiresAt") > now
+    }
+
+    /// The local date named `YYYY-MM-DD` as a day number, or nil.
+    public static func dayNumber(_ name: String) -> Int64? {
+        guard name.count == 10, let t = Timestamp(rfc3339: name + "T00:00:00Z") else { return nil }
+        return t.milliseconds / 86_400_000
+    }
+
+    /// `YYYY-MM-DD` of a day number.
+    public static func dayName(_ day: Int64) -> String {
+        let (y, m, d) = Timestamp.civilFromDays(Int(day))
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(y)-\(two(m))-\(two(d))"
+    }
+
+    /// Date folders with live recordings at `now`, oldest first. Seeks date by date through the
+    /// start-time index, so it costs one index probe per date, not one row per recording.
+    public func dayFolders(dates: LocalDate, now: Int64) throws -> [DayFolder] {
+        try catalog.pool.read { db in
+            var out: [DayFolder] = []
+            var from = Int64.min
+            while let start = try Int64.fetchOne(db, RecordingRow.select(min(Column("callStartedAt")))
+                .filter(liveRecordings(now: now) && Column("callStartedAt") >= from)) {
+                let name = dates.date(of: Timestamp(milliseconds: start))
+                guard let day = Store.dayNumber(name), let range = dates.range(of: name) else { break }
+                let newest = try Int64.fetchOne(db, RecordingRow.select(max(Column("callStartedAt")))
+                    .filter(liveRecordings(now: now) && Column("callStartedAt") >= range.lowerBound.milliseconds
+                            && Column("callStartedAt") < range.upperBound.milliseconds)) ?? start
+                out.append(DayFolder(day: day, name: name, newestStart: newest))
+                from = range.upperBound.milliseconds
+            }
+            return out
+        }
+    }
+
+    /// One date folder, if it holds live recordings.
+    public func dayFolder(_ day: Int64, dates: LocalDate, now: Int64) throws -> DayFolder? {
+        let name = Store.dayName(day)
+        guard let range = dates.range(of: name) else { return nil }
+        let newest = try catalog.pool.read { db in
+            try Int64.fetchOne(db, RecordingRow.select(max(Column("callStartedAt")))
+                .filter(liveRecordings(now: now) && Column("callStartedAt") >= range.lowerBound.milliseconds
+                        && Column("callStartedAt") < range.upperBound.milliseconds))
+        }
+        return newest.map { DayFolder(day: day, name: name, newestStart: $0) }
+    }
+
+    /// The flow folders of a date, by name.
+    public func flowFolders(day: Int64, dates: LocalDate, now: Int64) throws -> [FlowFolder] {
+        guard let range = dates.range(of: Store.dayName(day)) else { return [] }
+        return try catalog.pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT r.flow AS name, f.number AS number, COUNT(*) AS calls, MAX(r.callStartedAt) AS newest
+                FROM recording r JOIN flow f ON f.accountSid = r.accountSid AND f.name = r.flow
+                WHERE r.accountSid = ? AND r.purgedAt IS NULL AND r.expiresAt > ?
+                  AND r.callStartedAt >= ? AND r.callStartedAt < ?
+                GROUP BY r.flow ORDER BY r.flow
+                """, arguments: [account.sid, now, range.lowerBound.milliseconds, range.upperBound.milliseconds])
+            return rows.map { FlowFolder(name: $0["name"], number: $0["number"], callCount: $0["calls"], newestStart: $0["newest"]) }
+        }
+    }
+
+    /// The live recordings of one flow on one date, by call sid.
+    public func recordings(day: Int64, flow: String, dates: LocalDate, now: Int64) throws -> [RecordingRow] {
+        guard let range = dates.range(of: Store.dayName(day)) else { return [] }
+        let request = RecordingRow.filter(liveRecordings(now: now) && Column("flow") == flow
+                                          && Column("callStartedAt") >= range.lowerBound.milliseconds
+                                          && Column("callStartedAt") < range.upperBound.milliseconds)
+            .order(Column("callSid"))
+        return try catalog.pool.read { db in try request.fetchAll(db) }
+    }
+
+    /// The live recording with a stable number.
+    public func recording(number: Int64, now: Int64) throws -> RecordingRow? {
+        let request = RecordingRow.filter(liveRecordings(now: now) && Column("number") == number)
+        return try catalog.pool.read { db in try request.fetchOne(db) }
+    }
+
+    /// The live recording of a call, by sid.
+    public func liveRecording(callSid: String, now: Int64) throws -> RecordingRow? {
+        let request = RecordingRow.filter(liveRecordings(now: now) && Column("callSid") == callSid)
+        return try catalog.pool.read { db in try request.fetchOne(db) }
+    }
+
+    /// A flow by stable number or by name.
+    public func flow(number: Int64) throws -> FlowRow? {
+        try catalog.pool.read { db in try FlowRow.filter(Column("accountSid") == account.sid && Column("number") == number).fetchOne(db) }
+    }
+
+    public func flow(named name: String) throws -> FlowRow? {
+        try catalog.pool.read { db in try FlowRow.filter(Column("accountSid") == account.sid && Column("name") == name).fetchOne(db) }
+    }
+
+    /// How many live recordings and plaintext bytes the mount shows.
+    public func liveTotals(now: Int64) throws -> (recordings: Int, bytes: Int64) {
+        try catalog.pool.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS n, COALESCE(SUM(plaintextSize), 0) AS bytes FROM recording
+                WHERE accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
+                """, arguments: [account.sid, now])!
+            return (row["n"], row["bytes"])
+        }
+    }
+}

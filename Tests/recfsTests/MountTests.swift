@@ -1,0 +1,286 @@
+// MountTests: the store through a real FUSE mount (/dev/fuse), exercised with POSIX calls and
+// the tools analytics hosts use; every mount is unmounted and its daemon gone, failure included.
+
+import Foundation
+import Glibc
+import Testing
+
+/// A demo store mounted with `recfs mount` in a temporary folder.
+final class MountedStore: @unchecked Sendable {
+    let tmp: TempDir
+    let store: String
+    let mountpoint: String
+
+    init(calls: [String]? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let tmp = try TempDir("recfs-mount")
+        self.tmp = tmp
+        mountpoint = tmp.sub("mnt")
+        do {
+            store = try StoreHelper.demoStore(tmp, calls: calls, sourceLocation: sourceLocation)
+        } catch {
+            tmp.remove()
+            throw error
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+            try mount()
+        } catch {
+            tearDown()
+            throw error
+        }
+    }
+
+    func mount() throws {
+        let r = try CLI.run(["mount", "--store", store, mountpoint])
+        guard r.status == 0 else { throw CLIFailure("mount failed: \(r.summary)") }
+    }
+
+    func unmount() throws {
+        let r = try CLI.run(["unmount", mountpoint])
+        guard r.status == 0 else { throw CLIFailure("unmount failed: \(r.summary)") }
+    }
+
+    /// Unmounts whatever is left (even a dead mount), ends any daemon, removes the folders.
+    func tearDown() {
+        if isMounted { _ = try? CLI.run(["unmount", "--lazy", mountpoint]) }
+        if isMounted { umount2(mountpoint, Int32(MNT_DETACH)) }
+        for pid in daemons() { kill(pid, SIGKILL) }
+        tmp.remove()
+    }
+
+    var isMounted: Bool {
+        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(mountpoint) ")
+    }
+
+    func daemons() -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
+            guard let pid = pid_t(name), let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
+            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return args.count > 2 && args[1] == "mount" && args.contains(mountpoint) ? pid : nil
+        }
+    }
+
+    /// Paths of every regular file under the mount, relative, sorted.
+    func files() -> [String] { StoreHelper.files(under: mountpoint) }
+}
+
+/// Runs a tool, returning its status and output.
+@discardableResult
+func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite(.serialized) struct MountTests {
+    @Test func everyFileEqualsRecfsCat() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let files = m.files()
+        let recordings = files.filter { $0.hasSuffix("/recording.wav") || $0.hasSuffix("/recording.mp3") }
+        #expect(recordings.count == (try StoreHelper.list(m.store)).count)
+        var rng = SystemRandomNumberGenerator()
+        for path in recordings {
+            let parts = path.split(separator: "/").map(String.init)
+            let sid = parts[2]
+            let expected = try StoreHelper.cat(m.store, sid)
+            let got = try Data(contentsOf: URL(fileURLWithPath: m.mountpoint + "/" + path))
+            #expect(got == expected, "\(path)")
+            // Random preads equal the same slices of recfs cat.
+            let fd = open(m.mountpoint + "/" + path, O_RDONLY)
+            defer { close(fd) }
+            for _ in 0..<100 {
+                let offset = Int.random(in: 0..<expected.count, using: &rng)
+                let length = Int.random(in: 1...200_000, using: &rng)
+                var buffer = [UInt8](repeating: 0, count: length)
+                let n = pread(fd, &buffer, length, off_t(offset))
+                #expect(Data(buffer[0..<max(0, n)]) == expected[offset..<min(expected.count, offset + length)])
+            }
+            var st = stat()
+            #expect(stat(m.mountpoint + "/" + path, &st) == 0)
+            #expect(Int(st.st_size) == expected.count)
+            #expect(st.st_nlink == 1)
+            #expect(st.st_blocks == (st.st_size + 511) / 512)
+            #expect(st.st_mode & 0o777 == 0o444)
+        }
+    }
+
+    @Test func channelFilesAndCallDocument() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let agents = m.files().filter { $0.hasSuffix("/agent.wav") }
+        #expect(!agents.isEmpty)
+        for agent in agents {
+            let dir = m.mountpoint + "/" + agent.dropLast("agent.wav".count)
+            let stereo = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "recording.wav")))
+            let left = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "agent.wav")))
+            let right = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "customer.wav")))
+            #expect(left.count == 44 + (stereo.count - 44) / 2)
+            #expect(Array(left[0..<4]) == Array("RIFF".utf8) && left[22] == 1)
+            var same = true
+            for i in 0..<((stereo.count - 44) / 4) where left[44 + 2 * i] != stereo[44 + 4 * i] || right[45 + 2 * i] != stereo[47 + 4 * i] {
+                same = false
+                break
+            }
+            #expect(same, "\(agent) is not the left channel")
+            let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "call.json"))) as? [String: Any]
+            #expect(doc?["callSid"] as? String == agent.split(separator: "/")[2].description)
+        }
+    }
+
+    @Test func pythonWaveMmapAndExtendedAttributes() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let script = """
+            import mmap, os, sys, wave, hashlib
+            root = sys.argv[1]
+            n = 0
+            for dirpath, dirs, files in os.walk(root):
+                for f in files:
+                    p = os.path.join(dirpath, f)
+                    if f.endswith('.wav'):
+                        with wave.open(p) as w:
+                            assert w.getsampwidth() == 2, p
+                            frames = w.readframes(w.getnframes())
+                            assert len(frames) == w.getnframes() * w.getnchannels() * 2, p
+                    with open(p, 'rb') as fh:
+                        data = fh.read()
+                        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                            assert mm[:] == data, p
+                    if f.startswith('recording.'):
+                        assert os.getxattr(p, 'user.recfs.sha256').decode() == hashlib.sha256(data).hexdigest(), p
+                        assert os.getxattr(p, 'user.recfs.call_sid').decode() == os.path.basename(dirpath), p
+                    n += 1
+            print(n)
+            """
+        let r = try tool("/usr/bin/python3", ["-c", script, m.mountpoint])
+        #expect(r.status == 0, "\(r.out)")
+        #expect(Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) == m.files().count)
+    }
+
+    @Test func theRecordingTreeIsReadOnly() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let before = m.files()
+        let file = m.mountpoint + "/" + before.first { $0.hasSuffix("recording.wav") }!
+        let dir = (file as NSString).deletingLastPathComponent
+        errno = 0
+        #expect(open(file, O_WRONLY) == -1 && errno == EROFS)
+        #expect(open(file, O_RDWR) == -1 && errno == EROFS)
+        #expect(open(dir + "/new", O_CREAT | O_WRONLY, 0o644) == -1 && errno == EROFS)
+        #expect(mkdir(dir + "/d", 0o755) == -1 && errno == EROFS)
+        #expect(unlink(file) == -1 && errno == EROFS)
+        #expect(rename(file, dir + "/x.wav") == -1 && errno == EROFS)
+        #expect(chmod(file, 0o666) == -1 && errno == EROFS)
+        #expect(truncate(file, 0) == -1 && errno == EROFS)
+        #expect(rmdir(dir) == -1 && errno == EROFS)
+        #expect(symlink(file, dir + "/link") == -1 && errno == EROFS)
+        #expect(m.files() == before)
+    }
+
+    @Test func rsyncTwiceCopiesNothingTheSecondTimeEvenAfterARemount() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let dest = m.tmp.sub("copy")
+        let first = try tool("/usr/bin/rsync", ["-a", m.mountpoint + "/", dest + "/"])
+        #expect(first.status == 0, "\(first.out)")
+        #expect(StoreHelper.files(under: dest) == m.files())
+        func transferred() throws -> Int? {
+            let r = try tool("/usr/bin/rsync", ["-a", "--stats", m.mountpoint + "/", dest + "/"])
+            let line = r.out.split(separator: "\n").first { $0.hasPrefix("Number of regular files transferred") }
+            return line.flatMap { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: "")) }
+        }
+        #expect(try transferred() == 0)
+        try m.unmount()
+        try m.mount()
+        #expect(try transferred() == 0)
+        // cp -r, tar and find -exec sha256sum work and agree.
+        let cp = try tool("/bin/cp", ["-r", m.mountpoint, m.tmp.sub("cp")])
+        #expect(cp.status == 0, "\(cp.out)")
+        let tar = try tool("/bin/tar", ["cf", m.tmp.sub("t.tar"), "-C", m.mountpoint, "."])
+        #expect(tar.status == 0, "\(tar.out)")
+        let sums = try tool("/usr/bin/find", [".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: m.mountpoint)
+        let copied = try tool("/usr/bin/find", [".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: dest)
+        #expect(sums.status == 0)
+        #expect(Set(sums.out.split(separator: "\n")) == Set(copied.out.split(separator: "\n")))
+    }
+
+    @Test func aKilledDaemonIsRecognisedClearedAndMountedAgain() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let sums = try tool("/usr/bin/find", [".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: m.mountpoint)
+        let daemons = m.daemons()
+        #expect(daemons.count == 1)
+        for pid in daemons { kill(pid, SIGKILL) }
+        usleep(200_000)
+        var st = stat()
+        #expect(stat(m.mountpoint, &st) == -1 && errno == ENOTCONN)
+        let refused = try CLI.run(["mount", "--store", m.store, m.mountpoint])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("dead") && refused.err.contains("recfs unmount"), "\(refused.summary)")
+        let cleared = try CLI.run(["unmount", m.mountpoint])
+        #expect(cleared.status == 0, "\(cleared.summary)")
+        #expect(!m.isMounted)
+        try m.mount()
+        let again = try tool("/usr/bin/find", [".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: m.mountpoint)
+        #expect(again.out == sums.out)
+    }
+
+    @Test func unmountEndsTheDaemon() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        #expect(m.daemons().count == 1)
+        try m.unmount()
+        #expect(!m.isMounted)
+        #expect(m.daemons().isEmpty)
+        let again = try CLI.run(["unmount", m.mountpoint])
+        #expect(again.status != 0 && again.err.contains("not mounted"), "\(again.summary)")
+    }
+
+    @Test func parallelReadersNeverSeeAWrongByte() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let files = m.files()
+        var contents: [String: Data] = [:]
+        for f in files { contents[f] = try Data(contentsOf: URL(fileURLWithPath: m.mountpoint + "/" + f)) }
+        let expected = contents
+        let failures = Failures()
+        let deadline = Date().addingTimeInterval(5)
+        DispatchQueue.concurrentPerform(iterations: 16) { worker in
+            var rng = SystemRandomNumberGenerator()
+            while Date() < deadline {
+                let f = files.randomElement(using: &rng)!
+                let data = expected[f]!
+                let fd = open(m.mountpoint + "/" + f, O_RDONLY)
+                guard fd >= 0 else { failures.add("open \(f): errno \(errno)"); continue }
+                for _ in 0..<20 where !data.isEmpty {
+                    let offset = Int.random(in: 0..<data.count, using: &rng)
+                    let length = Int.random(in: 1...131_072, using: &rng)
+                    var buffer = [UInt8](repeating: 0, count: length)
+                    let n = pread(fd, &buffer, length, off_t(offset))
+                    if n < 0 || Data(buffer[0..<n]) != data[offset..<min(data.count, offset + length)] {
+                        failures.add("worker \(worker): \(f) at \(offset)+\(length): n=\(n)")
+                    }
+                }
+                close(fd)
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.prefix(5))")
+    }
+}
+
+/// Failures collected from several threads.
+final class Failures: @unchecked Sendable {
+    private var items: [String] = []
+    private let lock = NSLock()
+    func add(_ s: String) { lock.withLock { items.append(s) } }
+    var list: [String] { lock.withLock { items } }
+}
