@@ -22,6 +22,44 @@ private func entry(_ a: FileAttributes, _ fs: RecordingFileSystem) -> fuse_entry
 
 private func refuseWrite(_ req: fuse_req_t?) { fuse_reply_err(req, EROFS) }
 
+/// Read buffers kept for reuse: a fresh 1 MiB allocation per request would be mapped and
+/// faulted in page by page every time.
+private let replyBuffers = BufferPool()
+
+final class BufferPool: @unchecked Sendable {
+    private var free: [UnsafeMutableRawBufferPointer] = []
+    private let lock = NSLockLite()
+
+    func take(_ size: Int) -> UnsafeMutableRawBufferPointer {
+        if let b = lock.locked({ free.popLast() }) {
+            if b.count >= size { return b }
+            b.deallocate()
+        }
+        return .allocate(byteCount: max(size, 1 << 20), alignment: 4096)
+    }
+
+    func give(_ buffer: UnsafeMutableRawBufferPointer) {
+        let kept = lock.locked { () -> Bool in
+            guard free.count < 32 else { return false }
+            free.append(buffer)
+            return true
+        }
+        if !kept { buffer.deallocate() }
+    }
+}
+
+/// A pthread mutex (Foundation's NSLock would do; this keeps the hot path free of it).
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
 /// Builds the operations table. Kept out of any actor-isolated context: libfuse calls these
 /// on its own threads.
 func makeOperations() -> fuse_lowlevel_ops {
@@ -73,8 +111,8 @@ func makeOperations() -> fuse_lowlevel_ops {
 
     ops.read = { req, _, size, offset, fi in
         let fs = filesystem(req)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, size), alignment: 64)
-        defer { buffer.deallocate() }
+        let buffer = replyBuffers.take(size)
+        defer { replyBuffers.give(buffer) }
         do throws(FSError) {
             let n = try fs.read(fi!.pointee.fh, offset: Int64(offset), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]))
             fuse_reply_buf(req, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), n)

@@ -26,6 +26,13 @@ public protocol BlobReader: Sendable {
     var size: Int64 { get }
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (fewer only at the end).
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// The blob's bytes in memory (a local file mapped read-only), when the store can give
+    /// them without copying; nil otherwise.
+    var mapped: UnsafeRawBufferPointer? { get }
+}
+
+extension BlobReader {
+    public var mapped: UnsafeRawBufferPointer? { nil }
 }
 
 /// A blob that is not where the catalog says.

@@ -80,7 +80,20 @@ public final class RecordingReader {
     }
 
     /// Reads up to `buffer.count` plaintext bytes at `offset`; returns the count (0 at the end).
+    /// Reads of whole chunks (the kernel's aligned readahead) decrypt straight into `buffer`.
     public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let end = min(plaintextSize, offset + Int64(buffer.count))
+        guard offset < end else { return 0 }
+        if offset % layout.chunkSize == 0 && (end % layout.chunkSize == 0 || end == plaintextSize) {
+            let chunks = layout.chunks(covering: offset..<end)
+            var chunk = chunks.lowerBound, written = 0
+            while chunk < chunks.upperBound {
+                let n = Int(min(Int64(batchChunks), chunks.upperBound - chunk))
+                written += try workers[0].decrypt(chunk, count: n, into: buffer.baseAddress! + written)
+                chunk += Int64(n)
+            }
+            return written
+        }
         var written = 0
         try read(offset..<(offset + Int64(buffer.count))) { piece in
             (buffer.baseAddress! + written).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
@@ -136,23 +149,37 @@ final class ChunkWorker: @unchecked Sendable {
         context.release()
     }
 
-    /// Reads and authenticates `count` chunks from `first` into `plain`.
-    func decrypt(_ first: Int64, count: Int) throws {
+    /// Reads and authenticates `count` chunks from `first` into `output` (by default `plain`);
+    /// returns the plaintext length.
+    @discardableResult
+    func decrypt(_ first: Int64, count: Int, into output: UnsafeMutableRawPointer? = nil) throws -> Int {
+        let destination = output ?? plain.baseAddress!
         let layout = reader.layout, size = reader.plaintextSize, last = reader.chunkCount - 1
         var plainTotal = 0
         for i in 0..<count { plainTotal += Int(layout.plaintextLength(ofChunk: first + Int64(i), plaintextSize: size)) }
         let sealedTotal = plainTotal + count * AESGCM.tagSize
-        let got = try reader.blob.read(at: layout.blobOffset(ofChunk: first), into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedTotal]))
-        guard got == sealedTotal else {
-            throw IntegrityError(subject: reader.subject, detail: "the blob ends inside chunk \(first + Int64(count) - 1) (truncated)")
+        let start = layout.blobOffset(ofChunk: first)
+        let source: UnsafeRawPointer
+        if let map = reader.blob.mapped {
+            // Checked at open: the blob's size matches the recording, so the chunks are all there.
+            guard start + Int64(sealedTotal) <= Int64(map.count) else {
+                throw IntegrityError(subject: reader.subject, detail: "the blob ends inside chunk \(first + Int64(count) - 1) (truncated)")
+            }
+            source = map.baseAddress! + Int(start)
+        } else {
+            let got = try reader.blob.read(at: start, into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedTotal]))
+            guard got == sealedTotal else {
+                throw IntegrityError(subject: reader.subject, detail: "the blob ends inside chunk \(first + Int64(count) - 1) (truncated)")
+            }
+            source = UnsafeRawPointer(sealed.baseAddress!)
         }
         var sealedOffset = 0, plainOffset = 0
         for i in 0..<count {
             let index = first + Int64(i)
             let length = Int(layout.plaintextLength(ofChunk: index, plaintextSize: size))
             let ok = try context.open(cipher, index: index, last: index == last,
-                                      input: sealed.baseAddress! + sealedOffset, count: length,
-                                      output: plain.baseAddress! + plainOffset)
+                                      input: source + sealedOffset, count: length,
+                                      output: destination + plainOffset)
             guard ok else {
                 throw IntegrityError(subject: reader.subject, detail: "chunk \(index) of \(reader.chunkCount) does not authenticate (altered, truncated, reordered or taken from another recording)")
             }
@@ -161,5 +188,6 @@ final class ChunkWorker: @unchecked Sendable {
             plainOffset += length
         }
         plainLength = plainOffset
+        return plainOffset
     }
 }
