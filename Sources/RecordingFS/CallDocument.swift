@@ -5,11 +5,20 @@ import RecordingCore
 import RecordingStore
 
 extension RecordingFileSystem {
-    /// The bytes of `call.json` for a recording.
+    /// The size of `call.json`, from the cache when it was built before.
+    func callDocumentSize(_ r: RecordingRow) throws -> Int64 {
+        let key = SizeCache.Key(number: r.number ?? 0, expiresAt: r.expiresAt)
+        if let size = documentSizes.get(key) { return size }
+        let size = Int64(try callDocument(r).count)
+        documentSizes.set(key, size)
+        return size
+    }
+
+    /// The bytes of `call.json` for a recording: the call and recording as pretty JSON, then
+    /// the catalogued decision (effective settings with their reasons) as stored.
     func callDocument(_ r: RecordingRow) throws -> [UInt8] {
         let call = try store.call(r.callSid)
         func time(_ ms: Int64?) -> JSONValue { ms.map { .string(Timestamp(milliseconds: $0).description) } ?? .null }
-        let effective = (try? JSONValue.parse(call.effectiveSettings)) ?? .null
         let doc = JSONValue.object([
             ("callSid", .string(call.sid)),
             ("account", .string(call.accountSid)),
@@ -42,9 +51,12 @@ extension RecordingFileSystem {
                 ("encryption", .string("AES-256-GCM, per-recording data key wrapped by account key \(r.keyId)")),
             ])),
             ("retention", .object([("expiresAt", time(r.expiresAt))])),
-            ("settings", effective),
         ])
-        return Array(doc.prettyPrinted().utf8)
+        // The decision is catalogued as compact JSON; it goes in as it is, not parsed again.
+        var text = doc.prettyPrinted()
+        text.removeLast(2)  // "\n}"
+        text += ",\n  \"settings\": " + call.effectiveSettings + "\n}\n"
+        return Array(text.utf8)
     }
 
     /// The extended attributes of a call folder or one of its files.
@@ -76,6 +88,9 @@ extension RecordingFileSystem {
 
     /// The value of extended attribute `name`.
     public func getxattr(_ inode: UInt64, name: String) throws(FSError) -> [UInt8] {
+        // Tools ask every file for security.* and system.* attributes (ls -l for ACLs and
+        // labels): answer those without touching the catalog.
+        guard name.hasPrefix("user.recfs.") else { throw .noAttribute }
         guard let value = try xattrs(inode).first(where: { $0.0 == name })?.1 else { throw .noAttribute }
         return Array(value.utf8)
     }

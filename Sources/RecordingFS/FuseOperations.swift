@@ -128,7 +128,12 @@ func makeOperations() -> fuse_lowlevel_ops {
 
     ops.opendir = { req, ino, fi in
         do throws(FSError) {
-            fi!.pointee.fh = try filesystem(req).opendir(UInt64(ino))
+            let fs = filesystem(req)
+            fi!.pointee.fh = try fs.opendir(UInt64(ino))
+            if fs.listingNeverChanges(UInt64(ino)) {
+                fi!.pointee.cache_readdir = 1
+                fi!.pointee.keep_cache = 1
+            }
             fuse_reply_open(req, fi)
         } catch {
             fuse_reply_err(req, error.code)

@@ -21,6 +21,9 @@ public final class RecordingFileSystem: @unchecked Sendable {
     let dates: LocalDate
     let files = HandleTable<OpenFile>()
     let folders = HandleTable<[DirectoryEntry]>()
+    /// Sizes of `call.json` documents by recording number and expiry (a retention change
+    /// makes a new document), so listing a call folder does not rebuild its document.
+    let documentSizes = SizeCache()
     let problems = ProblemLog()
 
     public init(store: Store, uid: uid_t = getuid(), gid: gid_t = getgid()) throws {
@@ -125,7 +128,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
         case .agent, .customer:
             guard r.channels == 2 else { throw FSError.noEntry }
             size = ChannelView.size(stereoSize: r.plaintextSize)
-        case .callJSON: size = Int64(try callDocument(r).count)
+        case .callJSON: size = try callDocumentSize(r)
         }
         return FileAttributes(inode: Node.file(r.number ?? 0, kind).inode, isDirectory: false, size: size, links: 1,
                               mtime: r.callStartedAt, timeout: timeout(r, now: now))
@@ -146,6 +149,13 @@ public final class RecordingFileSystem: @unchecked Sendable {
     /// Lists a folder once; `readdir` pages through the listing by offset.
     public func opendir(_ inode: UInt64) throws(FSError) -> UInt64 {
         folders.insert(try list(inode))
+    }
+
+    /// Whether the kernel may keep a folder's listing across opens: a call folder's files
+    /// never change while it exists (date and flow folders gain calls as they are ingested).
+    public func listingNeverChanges(_ inode: UInt64) -> Bool {
+        if case .call = Node(inode: inode) { return true }
+        return false
     }
 
     /// Entries from `offset` on (offsets are 1-based positions, 0 = start).
@@ -218,6 +228,26 @@ final class ProblemLog: @unchecked Sendable {
     func report(_ message: String) {
         let first = lock.withLock { seen.insert(message).inserted }
         if first { FileHandle.standardError.write(Data("recfs mount: \(message)\n".utf8)) }
+    }
+}
+
+/// A bounded map of document sizes.
+final class SizeCache: @unchecked Sendable {
+    struct Key: Hashable {
+        let number: Int64
+        let expiresAt: Int64
+    }
+    private var sizes: [Key: Int64] = [:]
+    private let lock = NSLock()
+    static let limit = 200_000
+
+    func get(_ key: Key) -> Int64? { lock.withLock { sizes[key] } }
+
+    func set(_ key: Key, _ size: Int64) {
+        lock.withLock {
+            if sizes.count >= SizeCache.limit { sizes.removeAll(keepingCapacity: true) }
+            sizes[key] = size
+        }
     }
 }
 

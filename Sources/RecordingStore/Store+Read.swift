@@ -43,7 +43,9 @@ extension Store {
 
     /// The catalogued call with `sid`.
     public func call(_ sid: String) throws -> CallRow {
-        guard let row = try catalog.pool.read({ db in try CallRow.fetchOne(db, key: sid) }) else {
+        guard let row = try catalog.pool.read({ db in
+            try CallRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM call WHERE sid = ?"), arguments: [sid])
+        }) else {
             throw StoreError("no call \(sid) in this store")
         }
         return row

@@ -99,25 +99,40 @@ extension Store {
         return try catalog.pool.read { db in try request.fetchAll(db) }
     }
 
+    // The mount asks these once per file or folder it shows: prepared once per connection
+    // (cached statements), not built and authorised anew each time.
+
     /// The live recording with a stable number.
     public func recording(number: Int64, now: Int64) throws -> RecordingRow? {
-        let request = RecordingRow.filter(liveRecordings(now: now) && Column("number") == number)
-        return try catalog.pool.read { db in try request.fetchOne(db) }
+        try catalog.pool.read { db in
+            try RecordingRow.fetchOne(db.cachedStatement(sql: """
+                SELECT * FROM recording WHERE number = ? AND accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
+                """), arguments: [number, account.sid, now])
+        }
     }
 
     /// The live recording of a call, by sid.
     public func liveRecording(callSid: String, now: Int64) throws -> RecordingRow? {
-        let request = RecordingRow.filter(liveRecordings(now: now) && Column("callSid") == callSid)
-        return try catalog.pool.read { db in try request.fetchOne(db) }
+        try catalog.pool.read { db in
+            try RecordingRow.fetchOne(db.cachedStatement(sql: """
+                SELECT * FROM recording WHERE callSid = ? AND accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
+                """), arguments: [callSid, account.sid, now])
+        }
     }
 
     /// A flow by stable number or by name.
     public func flow(number: Int64) throws -> FlowRow? {
-        try catalog.pool.read { db in try FlowRow.filter(Column("accountSid") == account.sid && Column("number") == number).fetchOne(db) }
+        try catalog.pool.read { db in
+            try FlowRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM flow WHERE number = ? AND accountSid = ?"),
+                                 arguments: [number, account.sid])
+        }
     }
 
     public func flow(named name: String) throws -> FlowRow? {
-        try catalog.pool.read { db in try FlowRow.filter(Column("accountSid") == account.sid && Column("name") == name).fetchOne(db) }
+        try catalog.pool.read { db in
+            try FlowRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM flow WHERE accountSid = ? AND name = ?"),
+                                 arguments: [account.sid, name])
+        }
     }
 
     /// How many live recordings and plaintext bytes the mount shows.

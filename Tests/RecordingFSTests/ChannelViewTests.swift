@@ -58,6 +58,7 @@ import Testing
         for _ in 0..<2000 {
             let offset = Int64.random(in: 0..<(size + 10), using: &rng)
             let count = Int.random(in: 0...70_000, using: &rng)
+            stereoBytesRead = 0
             let got = try ChannelView.read(channel: channel, header: header, monoSize: size, offset: offset, count: count) { from, n in
                 stereoBytesRead = n
                 return Array(s[Int(from)..<min(s.count, Int(from) + n)])

@@ -3,7 +3,8 @@
 import datetime, json, os, platform, random, re, shutil, statistics, struct, subprocess, sys, tempfile, time
 
 recfs = sys.argv[1]
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 MiB = 1 << 20
 
 
@@ -179,6 +180,8 @@ figure includes reading the blob (from the page cache) and authenticating every 
 | one ranged `recfs cat`, wall time incl. process start, median | {r['range_median_ms']:.1f} ms | |
 """
     md += engine_section()
+    import mount_bench
+    md += mount_bench.section(recfs, calls=int(os.environ.get("RECFS_BENCH_CALLS", "100000")))
     open(os.path.join(root, "BENCHMARKS.md"), "w").write(md)
     print(md)
 

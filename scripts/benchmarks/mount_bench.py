@@ -1,0 +1,291 @@
+"""The mount's benchmarks, beside gocryptfs (Debian's package), a no-crypto FUSE ceiling and
+plain disk, all in one run on this machine. Called by bench.py."""
+import datetime, json, os, random, shutil, statistics, struct, subprocess, sys, tempfile, time
+
+MiB = 1 << 20
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, **kw)
+
+
+def ensure_tools():
+    need = [p for p, exe in (("gocryptfs", "gocryptfs"), ("fio", "fio"), ("gcc", "gcc"), ("rsync", "rsync"))
+            if shutil.which(exe) is None]
+    if need:
+        log(f"installing {' '.join(need)}")
+        sh("apt-get", "install", "-y", "-qq", "--no-install-recommends", *need, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def is_mounted(path):
+    return any(l.split()[1] == path for l in open("/proc/mounts"))
+
+
+def unmount(path):
+    if is_mounted(path):
+        subprocess.run(["fusermount3", "-u", path], capture_output=True)
+    if is_mounted(path):
+        subprocess.run(["umount", "-l", path], capture_output=True)
+
+
+def readahead(path):
+    dev = sh("mountpoint", "-d", path).stdout.decode().strip()
+    with open(f"/sys/class/bdi/{dev}/read_ahead_kb", "w") as f:
+        f.write("1024")
+
+
+def read_all(path):
+    buf = bytearray(MiB)
+    t = time.perf_counter()
+    n = 0
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            k = f.readinto(buf)
+            if not k:
+                break
+            n += k
+    return n / (time.perf_counter() - t) / 1e9
+
+
+def fio(path):
+    out = sh("fio", "--name=rand", f"--filename={path}", "--rw=randread", "--bs=4k", "--ioengine=psync",
+             "--number_ios=5000", "--randrepeat=1", "--output-format=json", "--readonly").stdout
+    job = json.loads(out)["jobs"][0]["read"]
+    pct = job["clat_ns"]["percentile"]
+    return job["iops"], pct["50.000000"] / 1000, pct["99.000000"] / 1000
+
+
+def timed(cmd, cwd=None):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+    return time.perf_counter() - t
+
+
+def make_leg(path, frames, seed):
+    n = 2 * frames
+    header = (b"RIFF" + struct.pack("<I", 36 + n) + b"WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+              + b"data" + struct.pack("<I", n))
+    block = bytes(random.Random(seed).getrandbits(8) for _ in range(MiB))
+    with open(path, "wb") as f:
+        f.write(header)
+        left = n
+        while left > 0:
+            k = min(left, MiB)
+            f.write(block[:k])
+            left -= k
+
+
+class Daemons:
+    """Every mount made here, unmounted whatever happens."""
+    def __init__(self):
+        self.mounts, self.procs = [], []
+
+    def close(self):
+        for m in self.mounts:
+            unmount(m)
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
+def recfs_mount(recfs, store, mnt, d):
+    os.makedirs(mnt, exist_ok=True)
+    sh(recfs, "mount", "--store", store, mnt)
+    d.mounts.append(mnt)
+
+
+def recfs_pid(mnt):
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                args = open(f"/proc/{name}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if len(args) > 2 and args[1] == b"mount" and mnt.encode() in args:
+                return int(name)
+    return None
+
+
+def peak_rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return 0
+
+
+def section(recfs, calls):
+    ensure_tools()
+    work = tempfile.mkdtemp(prefix="recfs-mount-bench-")
+    d = Daemons()
+    r = {}
+    try:
+        # --- Sequential and random reads of one 512 MiB recording -----------------------------
+        store = os.path.join(work, "store")
+        sh(recfs, "init", "--store", store, "--account", "ACbench", "--plan", "growth")
+        frames = (512 * MiB - 44) // 4 // 8 * 8
+        log("making the legs of a 512 MiB dual recording")
+        make_leg(os.path.join(work, "agent.wav"), frames, 1)
+        make_leg(os.path.join(work, "customer.wav"), frames, 2)
+        start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None) - datetime.timedelta(days=1)
+        call = {"account": "ACbench", "callSid": "CAbench512", "flow": "bench", "from": "+1", "to": "+2",
+                "direction": "inbound", "outcome": "completed", "startedAt": start.isoformat() + "Z",
+                "answeredAt": (start + datetime.timedelta(seconds=1)).isoformat() + "Z",
+                "endedAt": (start + datetime.timedelta(seconds=1, milliseconds=frames // 8)).isoformat(timespec="milliseconds") + "Z",
+                "recordingChannels": "dual", "legs": {"agent": "agent.wav", "customer": "customer.wav"}}
+        json.dump(call, open(os.path.join(work, "big.json"), "w"))
+        sh(recfs, "ingest", "--store", store, os.path.join(work, "big.json"))
+        os.remove(os.path.join(work, "agent.wav"))
+        os.remove(os.path.join(work, "customer.wav"))
+        mnt = os.path.join(work, "mnt")
+
+        def recfs_file():
+            for dirpath, _, files in os.walk(mnt):
+                if "recording.wav" in files:
+                    return os.path.join(dirpath, "recording.wav")
+
+        cold, warm = [], []
+        for _ in range(3):
+            recfs_mount(recfs, store, mnt, d)
+            f = recfs_file()
+            cold.append(read_all(f))
+            warm.append(read_all(f))
+            unmount(mnt)
+        r["recfs_cold"], r["recfs_warm"] = statistics.median(cold), statistics.median(warm)
+        recfs_mount(recfs, store, mnt, d)
+        r["recfs_fio"] = fio(recfs_file())
+        unmount(mnt)
+
+        log("gocryptfs: the same recording")
+        cipher, plain = os.path.join(work, "gc"), os.path.join(work, "gcm")
+        os.makedirs(cipher); os.makedirs(plain)
+        pw = os.path.join(work, "pw")
+        open(pw, "w").write("benchmark\n")
+        sh("gocryptfs", "-init", "-q", "-passfile", pw, "-scryptn", "10", cipher)
+        sh("gocryptfs", "-q", "-passfile", pw, cipher, plain); d.mounts.append(plain)
+        recfs_mount(recfs, store, mnt, d)
+        shutil.copyfile(recfs_file(), os.path.join(plain, "recording.wav"))
+        unmount(mnt)
+        unmount(plain)
+        cold, warm = [], []
+        for _ in range(3):
+            sh("gocryptfs", "-q", "-passfile", pw, cipher, plain)
+            cold.append(read_all(os.path.join(plain, "recording.wav")))
+            warm.append(read_all(os.path.join(plain, "recording.wav")))
+            unmount(plain)
+        r["gc_cold"], r["gc_warm"] = statistics.median(cold), statistics.median(warm)
+        sh("gocryptfs", "-q", "-passfile", pw, cipher, plain)
+        r["gc_fio"] = fio(os.path.join(plain, "recording.wav"))
+        unmount(plain)
+        shutil.rmtree(cipher)
+
+        log("the no-crypto FUSE ceiling")
+        ceiling = os.path.join(work, "ceiling")
+        sh("gcc", "-O2", "-o", ceiling, os.path.join(here, "ceiling.c"), *sh("pkg-config", "fuse3", "--cflags", "--libs").stdout.decode().split())
+        cmnt = os.path.join(work, "cmnt"); os.makedirs(cmnt)
+        cold = []
+        for _ in range(3):
+            p = subprocess.Popen([ceiling, cmnt, str(512 * MiB)]); d.procs.append(p); d.mounts.append(cmnt)
+            for _ in range(100):
+                if is_mounted(cmnt):
+                    break
+                time.sleep(0.05)
+            readahead(cmnt)
+            cold.append(read_all(os.path.join(cmnt, "file")))
+            unmount(cmnt); p.wait()
+        r["ceiling"] = statistics.median(cold)
+
+        # --- A tree of many calls ----------------------------------------------------------------
+        log(f"tree: {calls} synthetic calls (recfs gen)")
+        tstore = os.path.join(work, "tree-store")
+        sh(recfs, "init", "--store", tstore, "--account", "ACtree", "--plan", "growth")
+        subprocess.run([recfs, "gen", "--store", tstore, "--calls", str(calls), "--days", "3", "--seed", "7", "--max-duration", "5"],
+                       check=True, stdout=subprocess.DEVNULL)
+        tmnt = os.path.join(work, "tmnt")
+        recfs_mount(recfs, tstore, tmnt, d)
+        files = int(subprocess.run(["sh", "-c", f"find {tmnt} -type f | wc -l"], capture_output=True).stdout)
+        biggest = max((os.path.join(tmnt, day, flow) for day in os.listdir(tmnt) for flow in os.listdir(os.path.join(tmnt, day))),
+                      key=lambda p: len(os.listdir(p)))
+        r["tree_files"], r["big_dir"] = files, len(os.listdir(biggest))
+        plain_copy = os.path.join(work, "plain")
+        subprocess.run(["rsync", "-a", tmnt + "/", plain_copy + "/"], check=True)
+
+        def tree_ops(top, big, remount):
+            remount()
+            t = {"find1": timed(["find", top, "-type", "f"]), "find2": timed(["find", top, "-type", "f"]),
+                 "lsR": timed(["ls", "-lR", top]), "rsync": timed(["rsync", "-a", top + "/", plain_copy + "/"]),
+                 "lsl": timed(["ls", "-l", big])}
+            return t
+
+        def remount_recfs():
+            unmount(tmnt)
+            recfs_mount(recfs, tstore, tmnt, d)
+
+        r["t_recfs"] = tree_ops(tmnt, biggest, remount_recfs)
+        pid = recfs_pid(tmnt)
+        r["rss"] = peak_rss_mb(pid) if pid else 0
+        unmount(tmnt)
+        r["t_plain"] = tree_ops(plain_copy, biggest.replace(tmnt, plain_copy), lambda: sh("sync"))
+
+        log("gocryptfs: the same tree (same names, sizes and times)")
+        gcipher, gplain = os.path.join(work, "gct"), os.path.join(work, "gctm")
+        os.makedirs(gcipher); os.makedirs(gplain)
+        sh("gocryptfs", "-init", "-q", "-passfile", pw, "-scryptn", "10", gcipher)
+        sh("gocryptfs", "-q", "-passfile", pw, gcipher, gplain); d.mounts.append(gplain)
+        subprocess.run(["rsync", "-a", plain_copy + "/", gplain + "/"], check=True)
+
+        def remount_gc():
+            unmount(gplain)
+            sh("gocryptfs", "-q", "-passfile", pw, gcipher, gplain)
+
+        r["t_gc"] = tree_ops(gplain, biggest.replace(tmnt, gplain), remount_gc)
+        unmount(gplain)
+    finally:
+        d.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return render(r, calls)
+
+
+def render(r, calls):
+    ok = lambda c: "met" if c else "**not met**"
+    rf, gf = r["recfs_fio"], r["gc_fio"]
+    rows = [("`find -type f`, first after mount", "find1"), ("`find -type f`, again", "find2"), ("`ls -lR`", "lsR"),
+            ("second `rsync -a` (no-op)", "rsync"), (f"`ls -l` of the largest directory ({r['big_dir']} calls)", "lsl")]
+    tree = "".join(
+        f"| {label} | {r['t_recfs'][k]:.2f} s | {r['t_gc'][k]:.2f} s | {r['t_plain'][k]:.2f} s | "
+        f"{r['t_recfs'][k] / r['t_gc'][k]:.2f}× | {r['t_recfs'][k] / max(r['t_plain'][k], 1e-3):.1f}× |\n" for label, k in rows)
+    return f"""
+## The mount: reading recordings through FUSE
+
+Same run, same machine. gocryptfs is Debian's package (`-scryptn 10`, defaults otherwise), holding
+the same 512 MiB recording; the ceiling is `scripts/benchmarks/ceiling.c`, a minimal libfuse3
+low-level filesystem serving a 512 MiB file from memory with recfs's request size (1 MiB
+readahead). Ciphertext is in the page cache in every case: these measure the filesystems, not
+the disk. Each figure is the median of 3 mounts; reads use 1 MiB `read(2)`s.
+
+| sequential read of 512 MiB | recfs | gocryptfs | ceiling (no crypto) | targets |
+|---|---|---|---|---|
+| cold: first read after mount | **{r['recfs_cold']:.2f} GB/s** | {r['gc_cold']:.2f} GB/s | {r['ceiling']:.2f} GB/s | ≥ 1.5× gocryptfs: {ok(r['recfs_cold'] >= 1.5 * r['gc_cold'])} ({r['recfs_cold'] / r['gc_cold']:.2f}×); ≥ 0.9× ceiling: {ok(r['recfs_cold'] >= 0.9 * r['ceiling'])} ({r['recfs_cold'] / r['ceiling']:.2f}×) |
+| warm: second open | **{r['recfs_warm']:.2f} GB/s** | {r['gc_warm']:.2f} GB/s | | ≥ 5× gocryptfs: {ok(r['recfs_warm'] >= 5 * r['gc_warm'])} ({r['recfs_warm'] / r['gc_warm']:.1f}×) |
+
+| cold random 4 KiB reads (fio psync, 5,000 reads right after mounting) | recfs | gocryptfs | target |
+|---|---|---|---|
+| IOPS | **{rf[0]:,.0f}** | {gf[0]:,.0f} | ≥ gocryptfs: {ok(rf[0] >= gf[0])} |
+| p50 latency | {rf[1]:.0f} µs | {gf[1]:.0f} µs | |
+| p99 latency | **{rf[2]:.0f} µs** | {gf[2]:.0f} µs | ≤ gocryptfs: {ok(rf[2] <= gf[2])} |
+
+### A tree of {calls:,} synthetic calls ({r['tree_files']:,} files)
+
+Made by `recfs gen --calls {calls} --days 3 --max-duration 5`; gocryptfs and plain disk hold
+copies of the same tree made with `rsync -a` from the mount (same names, sizes and times).
+"First after mount" remounts first (for plain disk: no remount; its dentries stay cached).
+
+| operation | recfs | gocryptfs | plain disk | recfs / gocryptfs (target ≤ 0.25) | recfs / plain (target ≤ 3) |
+|---|---|---|---|---|---|
+{tree}
+Daemon peak RSS after those operations over {calls:,} calls: **{r['rss']:.0f} MB** (target ≤ 100 MB at 1,000,000).
+"""
