@@ -48,16 +48,37 @@ public final class FuseMount: @unchecked Sendable {
     }
 
     /// Serves requests until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP), then unmounts.
+    ///
+    /// The loop runs on a thread of its own. A signal may land on any of the process's threads,
+    /// so its handler only marks the session as exited; this thread sees the mark and unmounts,
+    /// which ends the loop's blocked reads.
     public func run() {
         guard let se = session else { return }
         fuse_set_signal_handlers(se)
-        let config = fuse_loop_cfg_create()
-        fuse_loop_cfg_set_max_threads(config, 16)
-        _ = fuse_session_loop_mt(se, config)
-        fuse_loop_cfg_destroy(config)
+        let finished = LoopState()
+        let handle = SessionHandle(pointer: se)
+        let loop = Thread {
+            let config = fuse_loop_cfg_create()
+            fuse_loop_cfg_set_max_threads(config, 16)
+            _ = fuse_session_loop_mt(handle.pointer, config)
+            fuse_loop_cfg_destroy(config)
+            finished.finish()
+        }
+        loop.start()
+        while !finished.isFinished {
+            if fuse_session_exited(se) != 0 {
+                fuse_session_unmount(se)
+                unmounted = true
+                finished.wait(seconds: 10)
+                break
+            }
+            finished.wait(seconds: 0.05)
+        }
         fuse_remove_signal_handlers(se)
         close()
     }
+
+    private var unmounted = false
 
     /// Asks the loop to stop (it then unmounts).
     public func stop() {
@@ -68,7 +89,7 @@ public final class FuseMount: @unchecked Sendable {
     public func close() {
         guard let se = session else { return }
         session = nil
-        fuse_session_unmount(se)
+        if !unmounted { fuse_session_unmount(se) }
         fuse_session_destroy(se)
         userdata?.release()
         userdata = nil
@@ -86,6 +107,25 @@ public final class FuseMount: @unchecked Sendable {
             let device = fields[2]
             try? "1024".write(toFile: "/sys/class/bdi/\(device)/read_ahead_kb", atomically: false, encoding: .utf8)
         }
+    }
+}
+
+/// A session pointer handed to the loop's thread (libfuse's session is thread-safe for this).
+private struct SessionHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Whether the session loop has returned.
+private final class LoopState: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var done = false
+
+    var isFinished: Bool { condition.withLock { done } }
+
+    func finish() { condition.withLock { done = true; condition.broadcast() } }
+
+    func wait(seconds: Double) {
+        condition.withLock { if !done { _ = condition.wait(until: Date().addingTimeInterval(seconds)) } }
     }
 }
 

@@ -11,12 +11,14 @@ final class MountedStore: @unchecked Sendable {
     let store: String
     let mountpoint: String
 
-    init(calls: [String]? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// - Parameter prepare: runs on the store before it is mounted.
+    init(calls: [String]? = nil, prepare: (String) throws -> Void = { _ in }, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let tmp = try TempDir("recfs-mount")
         self.tmp = tmp
         mountpoint = tmp.sub("mnt")
         do {
             store = try StoreHelper.demoStore(tmp, calls: calls, sourceLocation: sourceLocation)
+            try prepare(store)
         } catch {
             tmp.remove()
             throw error
@@ -232,6 +234,52 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         try m.mount()
         let again = try tool("/usr/bin/find", [".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: m.mountpoint)
         #expect(again.out == sums.out)
+    }
+
+    @Test func soxAndFFprobeReadEveryRecordingThroughTheMount() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let audio = m.files().filter { $0.hasSuffix(".wav") || $0.hasSuffix(".mp3") }
+        #expect(!audio.isEmpty)
+        for f in audio {
+            let path = m.mountpoint + "/" + f
+            let sox = try tool("/usr/bin/sox", ["--i", path])
+            #expect(sox.status == 0 && !sox.out.lowercased().contains("warn"), "sox --i \(f): \(sox.out)")
+            let probe = try tool("/usr/bin/ffprobe", ["-v", "warning", "-show_entries", "stream=channels,sample_rate", "-of", "csv=p=0", path])
+            #expect(probe.status == 0, "ffprobe \(f): \(probe.out)")
+            let channels = f.hasSuffix("recording.wav") && audio.contains(f.replacingOccurrences(of: "recording.wav", with: "agent.wav")) ? "2" : "1"
+            #expect(probe.out.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("," + channels), "ffprobe \(f): \(probe.out)")
+        }
+    }
+
+    @Test func generatedCallsReadBackThroughTheMount() throws {
+        let m = try MountedStore(prepare: { store in
+            let gen = try CLI.run(["gen", "--store", store, "--calls", "60", "--days", "3", "--seed", "11", "--max-duration", "30"])
+            #expect(gen.status == 0, "\(gen.summary)")
+        })
+        defer { m.tearDown() }
+        let rows = try StoreHelper.list(m.store)
+        #expect(rows.count > 20)
+        let files = m.files()
+        for row in rows {
+            let sid = row["callSid"] as! String, date = row["date"] as! String, flow = row["flow"] as! String, file = row["file"] as! String
+            let path = "\(date)/\(flow)/\(sid)/\(file)"
+            #expect(files.contains(path), "\(path) is not in the mount")
+            let got = try Data(contentsOf: URL(fileURLWithPath: m.mountpoint + "/" + path))
+            #expect(got == (try StoreHelper.cat(m.store, sid)), "\(path)")
+        }
+    }
+
+    @Test func sigtermUnmountsCleanly() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let daemons = m.daemons()
+        #expect(daemons.count == 1)
+        for pid in daemons { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, m.isMounted || !m.daemons().isEmpty { usleep(20_000) }
+        #expect(!m.isMounted)
+        #expect(m.daemons().isEmpty)
     }
 
     @Test func unmountEndsTheDaemon() throws {

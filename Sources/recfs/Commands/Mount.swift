@@ -39,6 +39,10 @@ struct Mount: ParsableCommand {
 
     /// Mounts and serves in this process until unmounted.
     func serve(storePath: String, target: String, options: [String]) throws {
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let store = try Store.open(at: storePath)
         let fs = try RecordingFileSystem(store: store)
         let mount = try FuseMount(filesystem: fs, mountpoint: target, options: options)
@@ -74,7 +78,17 @@ struct Mount: ParsableCommand {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, 0x80)  // POSIX_SPAWN_SETSID: a session of its own, free of the terminal
+        // A session of its own (POSIX_SPAWN_SETSID), free of the terminal; no signal blocked or
+        // ignored on the caller's account (POSIX_SPAWN_SETSIGMASK, POSIX_SPAWN_SETSIGDEF), so
+        // SIGTERM unmounts even when the caller (a test harness, a supervisor) blocks it.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &stopSignals)
+        posix_spawnattr_setflags(&attributes, 0x80 | 0x08 | 0x04)
 
         var pid: pid_t = 0
         let cArgs = args.map { strdup($0) } + [nil]
