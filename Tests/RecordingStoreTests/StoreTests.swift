@@ -9,7 +9,7 @@ import Testing
 /// 2026-11-24T12:00:00Z, so expiries are the same every run.
 let fixedNow: Int64 = 1_795_521_600_000
 
-/// The dual-channel 8 kHz fixture call (7 s, four 64 KiB chunks).
+/// The dual-channel 8 kHz fixture call (7 s, fourteen 16 KiB chunks).
 let dualCall = "CA5a4f7a5b568e5da8e66977530a6f9870"
 
 func makeStore(_ folder: TemporaryFolder, plan: Plan = .growth, account: String = "ACdemo",

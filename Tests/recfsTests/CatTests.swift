@@ -23,9 +23,9 @@ struct CatTests {
     }
 
     /// `--range` arguments and the slice of the original they must give, for the dual 8 kHz
-    /// fixture (224,044 bytes: chunks 0–2 of 65,536 bytes and a last chunk of 27,436).
+    /// fixture (224,044 bytes: chunks 0–12 of 16,384 bytes and a last chunk of 11,052).
     static let rangeCases: [(String, Range<Int>)] = {
-        let size = 224_044, c = 65_536
+        let size = 224_044, c = 16_384
         return [
             ("0-0", 0..<1),                                   // the first byte
             ("\(size - 1)-\(size - 1)", (size - 1)..<size),   // the last byte

@@ -3,10 +3,10 @@
 import Foundation
 import Testing
 
-/// One way of damaging the blob of the dual 8 kHz recording (224,044 bytes: chunks 0, 1 and 2
-/// of 65,536 + 16 bytes after the 160-byte header, then a last chunk of 27,436 + 16).
+/// One way of damaging the blob of the dual 8 kHz recording (224,044 bytes: chunks 0–12 of
+/// 16,384 + 16 bytes after the 160-byte header, then a last chunk of 11,052 + 16).
 enum Tamper: String, CaseIterable, CustomTestStringConvertible {
-    case flipMiddleByte          // one bit of a byte in the middle of the blob (chunk 1)
+    case flipMiddleByte          // one bit of a byte in the middle of the blob
     case flipFirstChunkByte      // one bit of chunk 0's ciphertext
     case flipFirstChunkTag       // one bit of chunk 0's tag
     case flipLastByte            // one bit of the last chunk's tag
@@ -162,18 +162,23 @@ struct TamperTests {
         let blob = try StoreHelper.blobPath(store, sid: Self.sid)
         try Self.apply(.flipMiddleByte, blob: blob, twin: try Self.twinBlobPath(store), other: try StoreHelper.blobPath(store, sid: Fixtures.widebandSid))
 
-        let before = try CLI.run(["cat", "--store", store, Self.sid, "--range", "0-65535"])
-        #expect(before.status == 0, "\(before.summary)")
-        #expect(before.stdout == original.prefix(65_536))
-        let after = try CLI.run(["cat", "--store", store, Self.sid, "--range", "131072-"])
-        #expect(after.status == 0, "\(after.summary)")
-        #expect(after.stdout == original.subdata(in: 131_072..<original.count))
+        // The flipped byte sits in the middle of the blob: find the chunk it damaged.
+        let damaged = (Blob.size(plaintext: original.count) / 2 - Blob.headerSize) / Blob.sealedChunk
+        let lo = damaged * Blob.chunkSize, hi = min(original.count, lo + Blob.chunkSize)
+        #expect(damaged > 0 && hi < original.count)
 
-        let inside = try CLI.run(["cat", "--store", store, Self.sid, "--range", "70000-70010"])
+        let before = try CLI.run(["cat", "--store", store, Self.sid, "--range", "0-\(lo - 1)"])
+        #expect(before.status == 0, "\(before.summary)")
+        #expect(before.stdout == original.prefix(lo))
+        let after = try CLI.run(["cat", "--store", store, Self.sid, "--range", "\(hi)-"])
+        #expect(after.status == 0, "\(after.summary)")
+        #expect(after.stdout == original.subdata(in: hi..<original.count))
+
+        let inside = try CLI.run(["cat", "--store", store, Self.sid, "--range", "\(lo + 100)-\(lo + 110)"])
         expectFailure(inside, mentioning: [Self.sid, "integrity"])
         #expect(inside.stdout.isEmpty, "\(inside.summary)")
-        let across = try CLI.run(["cat", "--store", store, Self.sid, "--range", "65530-65540"])
+        let across = try CLI.run(["cat", "--store", store, Self.sid, "--range", "\(lo - 6)-\(lo + 4)"])
         expectFailure(across, mentioning: [Self.sid, "integrity"])
-        #expect(across.stdout.isPrefix(of: original.subdata(in: 65_530..<65_541)), "wrong bytes: \(across.summary)")
+        #expect(across.stdout.isPrefix(of: original.subdata(in: (lo - 6)..<(lo + 5))), "wrong bytes: \(across.summary)")
     }
 }

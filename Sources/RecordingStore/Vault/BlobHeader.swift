@@ -7,7 +7,7 @@
 ///   8   2  format version (big-endian), 1
 ///  10   2  header length, 160
 ///  12   1  algorithm, 1 = AES-256-GCM
-///  13   1  log2 of the chunk size (16 = 64 KiB)
+///  13   1  log2 of the chunk size (14 = 16 KiB, the default; 16 = 64 KiB)
 ///  14   2  zero
 ///  16  16  recording id (random)
 ///  32   4  nonce salt (random); chunk i's nonce is salt ‖ i as 8 bytes big-endian

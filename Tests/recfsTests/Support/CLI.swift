@@ -179,7 +179,7 @@ enum Fixtures {
     ]
     /// The ACstarter call (recordingChannels dual on Starter).
     static let starterCall = "CA433cad4c198702fec2f19d6df902b53b"
-    /// The dual 8 kHz WAV: 224,044 bytes, four 64 KiB chunks (the last partial).
+    /// The dual 8 kHz WAV: 224,044 bytes, fourteen 16 KiB chunks (the last partial).
     static let dualSid = "CA5a4f7a5b568e5da8e66977530a6f9870"
     /// The 16 kHz dual WAV: 128,044 bytes, two chunks.
     static let widebandSid = "CA5e32b54910544a5d4eb61fcb008126ec"
@@ -297,7 +297,7 @@ enum StoreHelper {
     }
 
     /// The blob of call `sid`: blobs live under REGION/ACCOUNT/YYYY/MM/DD (the call's UTC start
-    /// date) and a recording of N bytes in 64 KiB chunks takes 160 + N + 16·chunks bytes.
+    /// date) and a recording of N bytes in 16 KiB chunks takes 160 + N + 16·chunks bytes.
     static func blobPath(_ store: String, sid: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let call = try Fixtures.callJSON(sid)
         guard let started = call["startedAt"] as? String, let account = call["account"] as? String else { throw CLIFailure("bad fixture \(sid)") }
@@ -319,7 +319,7 @@ enum StoreHelper {
 /// The blob format's arithmetic, as documented in BlobHeader.swift and ChunkLayout.swift.
 enum Blob {
     static let headerSize = 160
-    static let chunkSize = 65536
+    static let chunkSize = 16384
     static let tagSize = 16
     static let sealedChunk = chunkSize + tagSize
 
