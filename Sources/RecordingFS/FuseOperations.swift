@@ -3,6 +3,7 @@
 
 import CFuse3
 import Glibc
+import RecordingStore
 
 /// The filesystem behind a request.
 @inline(__always)
@@ -45,18 +46,6 @@ final class BufferPool: @unchecked Sendable {
             return true
         }
         if !kept { buffer.deallocate() }
-    }
-}
-
-/// A pthread mutex (Foundation's NSLock would do; this keeps the hot path free of it).
-final class NSLockLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }
 

@@ -112,12 +112,12 @@ private final class FailureSlots: @unchecked Sendable {
     var first: (any Error)? { lock.locked { errors.compactMap { $0 }.first } }
 }
 
-/// A pthread mutex, to avoid pulling Foundation into the hot path.
-final class NSLockLite: @unchecked Sendable {
+/// A pthread mutex, to keep Foundation out of hot paths (decryption, FUSE replies).
+public final class NSLockLite: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
+    public init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
+    public func locked<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return try body()

@@ -60,8 +60,33 @@ public struct Vault: Sendable {
     public func seal(input: Int32, inputPath: String, stagedPath: String) throws -> SealedRecording {
         var st = stat()
         try SystemError.check("fstat", inputPath) { fstat(input, &st) }
-        let plaintextSize = Int64(st.st_size)
+        return try seal(plaintextSize: Int64(st.st_size), stagedPath: stagedPath) { scratch, want in
+            var got = 0
+            while got < want {
+                let r = try SystemError.check("read", inputPath) { read(input, scratch.baseAddress! + got, want - got) }
+                if r == 0 { throw SystemError("read", path: inputPath, code: EIO) }
+                got += r
+            }
+            return UnsafeRawPointer(scratch.baseAddress!)
+        }
+    }
 
+    /// Encrypts `plaintext` into a new file at `stagedPath` (synced before it returns).
+    public func seal(plaintext: [UInt8], stagedPath: String) throws -> SealedRecording {
+        try plaintext.withUnsafeBytes { plain in
+            var offset = 0
+            return try seal(plaintextSize: Int64(plain.count), stagedPath: stagedPath) { scratch, want in
+                defer { offset += want }
+                return plain.baseAddress.map { $0 + offset } ?? UnsafeRawPointer(scratch.baseAddress!)
+            }
+        }
+    }
+
+    /// The one sealing path: header, then batches of chunks, each batch's plaintext asked of
+    /// `next(scratch, count)` (which returns where `count` bytes lie), hashed, sealed, written;
+    /// then fsync. The staged file is removed on failure.
+    func seal(plaintextSize: Int64, stagedPath: String,
+              next: (UnsafeMutableRawBufferPointer, Int) throws -> UnsafeRawPointer) throws -> SealedRecording {
         let recordingId = SecureRandom.bytes(16)
         let dataKey = SecureRandom.bytes(32)
         let keyId = try keys.activeKeyId()
@@ -73,6 +98,7 @@ public struct Vault: Sendable {
         let cipher = try AESGCM(key: dataKey)
         let hasher = SHA256Hasher()
         let context = ChunkContext(header: header)
+        defer { context.release() }
 
         let out = try SystemError.check("open", stagedPath) { Glibc.open(stagedPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         var keepStaged = false
@@ -84,27 +110,22 @@ public struct Vault: Sendable {
 
         let batchChunks = max(1, (1 << 20) / chunkBytes)
         let chunkCount = layout.chunkCount(plaintextSize: plaintextSize)
-        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: batchChunks * chunkBytes, alignment: 64)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: batchChunks * chunkBytes, alignment: 64)
         let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: batchChunks * Int(layout.sealedChunkSize), alignment: 64)
-        defer { plain.deallocate(); sealed.deallocate() }
+        defer { scratch.deallocate(); sealed.deallocate() }
 
         var chunk: Int64 = 0
         while chunk < chunkCount {
             let n = Int(min(Int64(batchChunks), chunkCount - chunk))
             let want = Int(min(Int64(n * chunkBytes), plaintextSize - chunk * layout.chunkSize))
-            var got = 0
-            while got < want {
-                let r = try SystemError.check("read", inputPath) { read(input, plain.baseAddress! + got, want - got) }
-                if r == 0 { throw SystemError("read", path: inputPath, code: EIO) }
-                got += r
-            }
-            hasher.update(UnsafeRawBufferPointer(rebasing: plain[0..<want]))
+            let plain = try next(scratch, want)
+            hasher.update(UnsafeRawBufferPointer(start: plain, count: want))
             var sealedBytes = 0
             for i in 0..<n {
                 let index = chunk + Int64(i)
                 let length = Int(layout.plaintextLength(ofChunk: index, plaintextSize: plaintextSize))
                 try context.seal(cipher, index: index, last: index == chunkCount - 1,
-                                 input: plain.baseAddress! + i * chunkBytes, count: length,
+                                 input: plain + i * chunkBytes, count: length,
                                  output: sealed.baseAddress! + sealedBytes)
                 sealedBytes += length + AESGCM.tagSize
             }
