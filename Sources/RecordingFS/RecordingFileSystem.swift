@@ -48,11 +48,9 @@ public final class RecordingFileSystem: @unchecked Sendable {
                       let folder = try store.dayFolder(day, dates: dates, now: now) else { throw FSError.noEntry }
                 return try dayAttributes(folder, now: now)
             case .day(let day):
-                guard let flow = try store.flow(named: name),
-                      let folder = try store.flowFolders(day: day, dates: dates, now: now).first(where: { $0.name == name }) else {
+                guard let folder = try store.flowFolders(day: day, dates: dates, now: now).first(where: { $0.name == name }) else {
                     throw FSError.noEntry
                 }
-                _ = flow
                 return flowAttributes(day: day, folder)
             case .flow(let day, let flowNumber):
                 guard let flow = try store.flow(number: flowNumber),

@@ -5,6 +5,7 @@ import datetime, json, os, platform, random, re, shutil, statistics, struct, sub
 recfs = sys.argv[1]
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mount_bench import make_leg  # noqa: E402  (one leg maker for every section)
 MiB = 1 << 20
 
 
@@ -26,39 +27,6 @@ def machine():
         "kernel": platform.release(), "cpu flags": " ".join(aes),
         "openssl": run("openssl", "version").stdout.decode().strip(),
     }
-
-
-def make_wav(path, size):
-    """A stereo 8 kHz 16-bit WAV of exactly `size` bytes of noise (incompressible, like audio)."""
-    n = size - 44
-    header = (b"RIFF" + struct.pack("<I", 36 + n) + b"WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 2, 8000, 32000, 4, 16)
-              + b"data" + struct.pack("<I", n))
-    rnd = random.Random(1)
-    block = bytes(rnd.getrandbits(8) for _ in range(MiB))
-    with open(path, "wb") as f:
-        f.write(header)
-        left, i = n, 0
-        while left > 0:
-            k = min(left, MiB)
-            f.write((block * 2)[i % 4096:i % 4096 + k])
-            left -= k
-            i += 1
-
-
-def make_leg(path, frames, seed):
-    """A mono 8 kHz 16-bit WAV leg of `frames` samples of noise (incompressible, like audio)."""
-    n = 2 * frames
-    header = (b"RIFF" + struct.pack("<I", 36 + n) + b"WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
-              + b"data" + struct.pack("<I", n))
-    rnd = random.Random(seed)
-    block = bytes(rnd.getrandbits(8) for _ in range(MiB))
-    with open(path, "wb") as f:
-        f.write(header)
-        left = n
-        while left > 0:
-            k = min(left, MiB)
-            f.write(block[:k])
-            left -= k
 
 
 def timed(args, repeat, stdout=subprocess.DEVNULL):
@@ -90,10 +58,13 @@ def main():
         log("making the legs of a 100 MiB dual recording")
         make_leg(os.path.join(work, "agent.wav"), frames, 1)
         make_leg(os.path.join(work, "customer.wav"), frames, 2)
-        ended = datetime.datetime(2026, 11, 24, 10, 0, 1) + datetime.timedelta(milliseconds=frames // 8)
+        # Yesterday, so the recording is within its retention whenever the benchmark runs.
+        began = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None) - datetime.timedelta(days=1)
+        ended = began + datetime.timedelta(seconds=1, milliseconds=frames // 8)
         call = {"account": "ACbench", "callSid": "CAbench100mib", "flow": "bench", "from": "+1", "to": "+2",
-                "direction": "inbound", "outcome": "completed", "startedAt": "2026-11-24T10:00:00Z",
-                "answeredAt": "2026-11-24T10:00:01Z", "endedAt": ended.isoformat(timespec="milliseconds") + "Z",
+                "direction": "inbound", "outcome": "completed", "startedAt": began.isoformat() + "Z",
+                "answeredAt": (began + datetime.timedelta(seconds=1)).isoformat() + "Z",
+                "endedAt": ended.isoformat(timespec="milliseconds") + "Z",
                 "recordingChannels": "dual", "legs": {"agent": "agent.wav", "customer": "customer.wav"}}
         json.dump(call, open(os.path.join(work, "big.json"), "w"))
         t = time.perf_counter()
