@@ -12,12 +12,14 @@ public struct FileAttributes: Equatable, Sendable {
     public let mtime: Int64
     /// Seconds the kernel may keep this entry and its attributes.
     public let timeout: Double
+    /// Permission bits; nil for the read-only defaults (0555 folders, 0444 files).
+    public var permissions: mode_t? = nil
 
     /// The `stat` the kernel gets: read-only files and folders owned by the mount's owner.
     public func stat(uid: uid_t, gid: gid_t) -> Glibc.stat {
         var st = Glibc.stat()
         st.st_ino = __ino_t(inode)
-        st.st_mode = isDirectory ? (S_IFDIR | 0o555) : (S_IFREG | 0o444)
+        st.st_mode = (isDirectory ? S_IFDIR : S_IFREG) | (permissions ?? (isDirectory ? 0o555 : 0o444))
         st.st_nlink = __nlink_t(links)
         st.st_size = __off_t(size)
         st.st_blksize = 65536

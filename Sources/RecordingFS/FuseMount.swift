@@ -12,6 +12,8 @@ import Glibc
 public final class FuseMount: @unchecked Sendable {
     public let filesystem: RecordingFileSystem
     public let mountpoint: String
+    /// Answers reads of recordings and settings edits beside the loop thread.
+    let workers = WorkerPool(threads: 8, name: "recfs-worker")
     private var session: OpaquePointer?
     private var userdata: Unmanaged<FuseMount>?
 
@@ -45,7 +47,12 @@ public final class FuseMount: @unchecked Sendable {
             throw MountError("could not mount on \(mountpoint) (is /dev/fuse usable and the folder empty?)")
         }
         raiseReadahead()
+        let notifier = Notifier(session: SessionHandle(pointer: se))
+        self.notifier = notifier
+        filesystem.forget = { days, inodes, wait in notifier.forget(days: days, inodes: inodes, wait: wait) }
     }
+
+    private var notifier: Notifier?
 
     /// Serves requests until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP), then unmounts.
     ///
@@ -58,14 +65,21 @@ public final class FuseMount: @unchecked Sendable {
         let finished = LoopState()
         let handle = SessionHandle(pointer: se)
         let loop = Thread {
-            let config = fuse_loop_cfg_create()
-            fuse_loop_cfg_set_max_threads(config, 16)
-            _ = fuse_session_loop_mt(handle.pointer, config)
-            fuse_loop_cfg_destroy(config)
+            // One thread reads every request and answers metadata itself; reads of recordings
+            // and settings edits go to the workers (FuseOperations).
+            _ = fuse_session_loop(handle.pointer)
             finished.finish()
         }
         loop.start()
+        var ticks = 0
         while !finished.isFinished {
+            ticks += 1
+            // Calls ingested or expired, and settings changed by `recfs settings set` (another
+            // process), reach the kernel's caches here.
+            if ticks % 10 == 0 {
+                filesystem.settingsMayHaveChanged()
+                filesystem.followCatalog()
+            }
             if fuse_session_exited(se) != 0 {
                 fuse_session_unmount(se)
                 unmounted = true
@@ -88,6 +102,9 @@ public final class FuseMount: @unchecked Sendable {
     /// Unmounts and frees the session.
     public func close() {
         guard let se = session else { return }
+        filesystem.forget = nil
+        notifier?.stop()
+        workers.stop()
         session = nil
         if !unmounted { fuse_session_unmount(se) }
         fuse_session_destroy(se)
@@ -113,6 +130,38 @@ public final class FuseMount: @unchecked Sendable {
 /// A session pointer handed to the loop's thread (libfuse's session is thread-safe for this).
 private struct SessionHandle: @unchecked Sendable {
     let pointer: OpaquePointer
+}
+
+/// Tells the kernel to forget cached entries when the tree changes under them. Runs the
+/// notifications on a thread of its own (never inside a request's handler, where the kernel
+/// may hold a lock the notification needs) and waits for them a little, so a change made
+/// through the mount shows by the time its close() returns.
+private final class Notifier: @unchecked Sendable {
+    private let session: SessionHandle
+    private let queue = DispatchQueue(label: "recfs.notify")
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(session: SessionHandle) { self.session = session }
+
+    func forget(days: [String], inodes: [UInt64], wait: Bool) {
+        let done = DispatchSemaphore(value: 0)
+        queue.async { [self] in
+            defer { done.signal() }
+            lock.lock()
+            defer { lock.unlock() }
+            guard !stopped else { return }
+            // Forgetting a date folder forgets everything the kernel holds beneath it.
+            for day in days {
+                _ = day.withCString { fuse_lowlevel_notify_inval_entry(session.pointer, 1, $0, day.utf8.count) }
+            }
+            // Attributes, pages and cached listings.
+            for inode in inodes { _ = fuse_lowlevel_notify_inval_inode(session.pointer, fuse_ino_t(inode), 0, 0) }
+        }
+        if wait { _ = done.wait(timeout: .now() + 2) }
+    }
+
+    func stop() { lock.withLock { stopped = true } }
 }
 
 /// Whether the session loop has returned.

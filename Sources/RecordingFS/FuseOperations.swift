@@ -5,10 +5,28 @@ import CFuse3
 import Glibc
 import RecordingStore
 
+let experimentInlineReads: Bool? = getenv("RECFS_EXPERIMENT_INLINE") != nil ? true : nil
+
+/// The mount behind a request.
+@inline(__always)
+private func mount(_ req: fuse_req_t?) -> FuseMount {
+    Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
+}
+
 /// The filesystem behind a request.
 @inline(__always)
-private func filesystem(_ req: fuse_req_t?) -> RecordingFileSystem {
-    Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue().filesystem
+private func filesystem(_ req: fuse_req_t?) -> RecordingFileSystem { mount(req).filesystem }
+
+/// Runs a request's work on a worker thread (it replies from there): reads that decrypt, and
+/// settings edits, which apply a catalog transaction and may wait for kernel notifications.
+@inline(__always)
+private func offload(_ req: fuse_req_t?, _ work: @escaping @Sendable () -> Void) {
+    mount(req).workers.submit(work)
+}
+
+/// A request pointer handed to a worker (libfuse allows replying from any thread).
+private struct Request: @unchecked Sendable {
+    let pointer: fuse_req_t?
 }
 
 private func entry(_ a: FileAttributes, _ fs: RecordingFileSystem) -> fuse_entry_param {
@@ -21,7 +39,13 @@ private func entry(_ a: FileAttributes, _ fs: RecordingFileSystem) -> fuse_entry
     return e
 }
 
-private func refuseWrite(_ req: fuse_req_t?) { fuse_reply_err(req, EROFS) }
+/// Who sent a request.
+@inline(__always)
+private func caller(_ req: fuse_req_t?) -> Caller {
+    let ctx = fuse_req_ctx(req)!.pointee
+    return Caller(uid: ctx.uid, gid: ctx.gid, pid: ctx.pid)
+}
+
 
 /// Read buffers kept for reuse: a fresh 1 MiB allocation per request would be mapped and
 /// faulted in page by page every time.
@@ -59,12 +83,15 @@ func makeOperations() -> fuse_lowlevel_ops {
         conn.pointee.max_readahead = 1 << 20
         conn.pointee.want |= UInt32(FUSE_CAP_READDIRPLUS)
         conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
+        // open(O_TRUNC) arrives as one open, not a truncate then an open: a settings file is
+        // only ever replaced whole, at close.
+        if conn.pointee.capable & UInt32(FUSE_CAP_ATOMIC_O_TRUNC) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_ATOMIC_O_TRUNC) }
     }
 
     ops.lookup = { req, parent, name in
         let fs = filesystem(req)
         do throws(FSError) {
-            var e = entry(try fs.lookup(parent: UInt64(parent), name: String(cString: name!)), fs)
+            var e = entry(try fs.lookup(parent: UInt64(parent), name: String(cString: name!), caller: caller(req)), fs)
             fuse_reply_entry(req, &e)
         } catch {
             fuse_reply_err(req, error.code)
@@ -77,7 +104,7 @@ func makeOperations() -> fuse_lowlevel_ops {
     ops.getattr = { req, ino, _ in
         let fs = filesystem(req)
         do throws(FSError) {
-            let a = try fs.getattr(UInt64(ino))
+            let a = try fs.getattr(UInt64(ino), caller: caller(req))
             var st = a.stat(uid: fs.uid, gid: fs.gid)
             fuse_reply_attr(req, &st, a.timeout)
         } catch {
@@ -88,10 +115,12 @@ func makeOperations() -> fuse_lowlevel_ops {
     ops.open = { req, ino, fi in
         let fs = filesystem(req)
         do throws(FSError) {
-            let handle = try fs.open(UInt64(ino), flags: fi!.pointee.flags)
+            let handle = try fs.open(UInt64(ino), flags: fi!.pointee.flags, caller: caller(req))
             fi!.pointee.fh = handle
-            // Contents never change: keep the kernel's cached pages across opens.
-            fi!.pointee.keep_cache = 1
+            // Recordings never change: keep the kernel's cached pages across opens. Settings
+            // files and call.json change: their pages are dropped at each open.
+            fi!.pointee.keep_cache = fs.keepsCache(UInt64(ino)) ? 1 : 0
+            fi!.pointee.direct_io = fs.bypassesCache(UInt64(ino)) ? 1 : 0
             fuse_reply_open(req, fi)
         } catch {
             fuse_reply_err(req, error.code)
@@ -99,15 +128,21 @@ func makeOperations() -> fuse_lowlevel_ops {
     }
 
     ops.read = { req, _, size, offset, fi in
-        let fs = filesystem(req)
-        let buffer = replyBuffers.take(size)
-        defer { replyBuffers.give(buffer) }
-        do throws(FSError) {
-            let n = try fs.read(fi!.pointee.fh, offset: Int64(offset), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]))
-            fuse_reply_buf(req, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), n)
-        } catch {
-            fuse_reply_err(req, error.code)
+        let handle = fi!.pointee.fh
+        let r = Request(pointer: req)
+        let work: @Sendable () -> Void = {
+            let req = r.pointer
+            let fs = filesystem(req)
+            let buffer = replyBuffers.take(size)
+            defer { replyBuffers.give(buffer) }
+            do throws(FSError) {
+                let n = try fs.read(handle, offset: Int64(offset), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]))
+                fuse_reply_buf(req, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), n)
+            } catch {
+                fuse_reply_err(req, error.code)
+            }
         }
+        if experimentInlineReads == nil && filesystem(req).readDecrypts(handle) { offload(req, work) } else { work() }
     }
 
     ops.release = { req, _, fi in
@@ -115,31 +150,89 @@ func makeOperations() -> fuse_lowlevel_ops {
         fuse_reply_err(req, 0)
     }
 
-    ops.opendir = { req, ino, fi in
+    ops.create = { req, parent, name, mode, fi in
+        let fs = filesystem(req)
         do throws(FSError) {
-            let fs = filesystem(req)
-            fi!.pointee.fh = try fs.opendir(UInt64(ino))
-            if fs.listingNeverChanges(UInt64(ino)) {
-                fi!.pointee.cache_readdir = 1
-                fi!.pointee.keep_cache = 1
-            }
-            fuse_reply_open(req, fi)
+            let made = try fs.create(parent: UInt64(parent), name: String(cString: name!), mode: mode,
+                                     flags: fi!.pointee.flags, caller: caller(req))
+            fi!.pointee.fh = made.handle
+            var e = entry(made.attributes, fs)
+            fuse_reply_create(req, &e, fi)
         } catch {
             fuse_reply_err(req, error.code)
         }
     }
 
-    ops.readdir = { req, ino, size, offset, fi in
-        replyDirectory(req, ino, size, offset, fi!.pointee.fh, plus: false)
+    ops.write = { req, _, buf, size, offset, fi in
+        do throws(FSError) {
+            let n = try filesystem(req).write(fi!.pointee.fh, offset: Int64(offset), bytes: UnsafeRawBufferPointer(start: buf, count: size))
+            fuse_reply_write(req, n)
+        } catch {
+            fuse_reply_err(req, error.code)
+        }
     }
 
-    ops.readdirplus = { req, ino, size, offset, fi in
-        replyDirectory(req, ino, size, offset, fi!.pointee.fh, plus: true)
+    ops.flush = { req, _, fi in flush(req, fi!.pointee.fh) }
+    ops.fsync = { req, _, _, fi in flush(req, fi!.pointee.fh) }
+
+    ops.setattr = { req, ino, attr, toSet, fi in
+        let fs = filesystem(req)
+        var change = AttributeChange()
+        let st = attr!.pointee
+        if toSet & FUSE_SET_ATTR_SIZE != 0 { change.size = Int64(st.st_size) }
+        if toSet & FUSE_SET_ATTR_MODE != 0 { change.mode = st.st_mode }
+        if toSet & FUSE_SET_ATTR_UID != 0 { change.uid = st.st_uid }
+        if toSet & FUSE_SET_ATTR_GID != 0 { change.gid = st.st_gid }
+        change.times = toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW) != 0
+        let handle = fi?.pointee.fh, who = caller(req), r = Request(pointer: req), settingsChange = change
+        // A truncate by name applies settings at once: on a worker, like other edits.
+        offload(req) {
+            do throws(FSError) {
+                let a = try fs.setattr(UInt64(ino), settingsChange, handle: handle, caller: who)
+                var out = a.stat(uid: fs.uid, gid: fs.gid)
+                fuse_reply_attr(r.pointer, &out, a.timeout)
+            } catch {
+                fuse_reply_err(r.pointer, error.code)
+            }
+        }
     }
 
-    ops.releasedir = { req, _, fi in
-        filesystem(req).releasedir(fi!.pointee.fh)
-        fuse_reply_err(req, 0)
+    ops.rename = { req, parent, name, newParent, newName, flags in
+        let from = String(cString: name!), to = String(cString: newName!), who = caller(req), r = Request(pointer: req)
+        offload(req) {
+            do throws(FSError) {
+                try filesystem(r.pointer).rename(parent: UInt64(parent), name: from, newParent: UInt64(newParent),
+                                                 newName: to, flags: UInt32(flags), caller: who)
+                fuse_reply_err(r.pointer, 0)
+            } catch {
+                fuse_reply_err(r.pointer, error.code)
+            }
+        }
+    }
+
+    ops.unlink = { req, parent, name in
+        let target = String(cString: name!), who = caller(req), r = Request(pointer: req)
+        offload(req) {
+            do throws(FSError) {
+                try filesystem(r.pointer).unlink(parent: UInt64(parent), name: target, caller: who)
+                fuse_reply_err(r.pointer, 0)
+            } catch {
+                fuse_reply_err(r.pointer, error.code)
+            }
+        }
+    }
+
+    // No opendir: the kernel then opens folders itself and keeps every folder's listing in
+    // its cache (two requests fewer per folder in a tree walk, none on a second walk). Folders
+    // whose listing changes are forgotten explicitly (RecordingFileSystem.forget).
+    ops.opendir = { req, _, _ in fuse_reply_err(req, ENOSYS) }
+
+    ops.readdir = { req, ino, size, offset, _ in
+        replyDirectory(req, ino, size, offset, plus: false)
+    }
+
+    ops.readdirplus = { req, ino, size, offset, _ in
+        replyDirectory(req, ino, size, offset, plus: true)
     }
 
     ops.statfs = { req, _ in
@@ -171,24 +264,40 @@ func makeOperations() -> fuse_lowlevel_ops {
         }
     }
 
-    ops.access = { req, _, mask in
-        fuse_reply_err(req, mask & W_OK != 0 ? EROFS : 0)
+    ops.access = { req, ino, mask in
+        fuse_reply_err(req, filesystem(req).access(UInt64(ino), mask: mask, caller: caller(req)))
     }
 
-    // The recording tree is read-only: every change is refused and changes nothing.
-    ops.setattr = { req, _, _, _, _ in refuseWrite(req) }
-    ops.mknod = { req, _, _, _, _ in refuseWrite(req) }
-    ops.mkdir = { req, _, _, _ in refuseWrite(req) }
-    ops.unlink = { req, _, _ in refuseWrite(req) }
-    ops.rmdir = { req, _, _ in refuseWrite(req) }
-    ops.symlink = { req, _, _, _ in refuseWrite(req) }
-    ops.rename = { req, _, _, _, _, _ in refuseWrite(req) }
-    ops.link = { req, _, _, _ in refuseWrite(req) }
-    ops.write = { req, _, _, _, _, _ in refuseWrite(req) }
-    ops.create = { req, _, _, _, _ in refuseWrite(req) }
-    ops.setxattr = { req, _, _, _, _, _ in refuseWrite(req) }
-    ops.removexattr = { req, _, _ in refuseWrite(req) }
+    // The recording tree is read-only (EROFS); `.settings/` holds files only (EPERM).
+    ops.mknod = { req, parent, _, _, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
+    ops.mkdir = { req, parent, _, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
+    ops.rmdir = { req, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
+    ops.symlink = { req, _, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
+    ops.link = { req, _, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
+    ops.setxattr = { req, ino, _, _, _, _ in
+        fuse_reply_err(req, filesystem(req).isSettings(UInt64(ino)) ? ENOTSUP : EROFS)
+    }
+    ops.removexattr = { req, ino, _ in
+        fuse_reply_err(req, filesystem(req).isSettings(UInt64(ino)) ? ENOTSUP : EROFS)
+    }
     return ops
+}
+
+/// close(2) and fsync(2): a settings file written through the handle applies now, on a worker.
+private func flush(_ req: fuse_req_t?, _ handle: UInt64) {
+    guard filesystem(req).flushApplies(handle) else {
+        fuse_reply_err(req, 0)
+        return
+    }
+    let r = Request(pointer: req)
+    offload(req) {
+        do throws(FSError) {
+            try filesystem(r.pointer).flush(handle)
+            fuse_reply_err(r.pointer, 0)
+        } catch {
+            fuse_reply_err(r.pointer, error.code)
+        }
+    }
 }
 
 private func replyXattr(_ req: fuse_req_t?, _ value: [UInt8], _ size: Int) {
@@ -202,7 +311,7 @@ private func replyXattr(_ req: fuse_req_t?, _ value: [UInt8], _ size: Int) {
 }
 
 /// Fills one readdir(plus) reply: "." and ".." at offsets 0 and 1, then the listing.
-private func replyDirectory(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ size: Int, _ offset: off_t, _ handle: UInt64, plus: Bool) {
+private func replyDirectory(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ size: Int, _ offset: off_t, plus: Bool) {
     let fs = filesystem(req)
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, size), alignment: 8)
     defer { buffer.deallocate() }
@@ -230,7 +339,7 @@ private func replyDirectory(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ size: Int, 
             guard add(position == 0 ? "." : "..", dot) else { break }
         }
         if position >= 2 {
-            for item in try fs.readdir(handle, offset: position - 2) {
+            for item in try fs.readdir(UInt64(ino), offset: position - 2, caller: caller(req)) {
                 guard add(item.name, entry(item.attributes, fs)) else { break }
             }
         }

@@ -27,8 +27,9 @@ final class OpenFile: @unchecked Sendable {
 
 extension RecordingFileSystem {
     /// Opens a file for reading. Writing is refused: the recording tree is read-only.
-    public func open(_ inode: UInt64, flags: Int32) throws(FSError) -> UInt64 {
+    public func open(_ inode: UInt64, flags: Int32, caller: Caller = .process) throws(FSError) -> UInt64 {
         guard let node = Node(inode: inode) else { throw .noEntry }
+        if case .settings(let s) = node { return try settings.open(s, flags: flags, caller: caller) }
         guard case let .file(number, kind) = node else { throw .isDirectory }
         if flags & O_ACCMODE != O_RDONLY || flags & (O_TRUNC | O_APPEND | O_CREAT) != 0 { throw .readOnly }
         let file = try guarded("open") { () throws -> OpenFile in
@@ -55,6 +56,7 @@ extension RecordingFileSystem {
 
     /// Reads up to `count` bytes at `offset` into `buffer`; returns how many (0 at the end).
     public func read(_ handle: UInt64, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        if handle & SettingsTree.handleBit != 0 { return try settings.read(handle, offset: offset, into: buffer) }
         guard let file = files.get(handle) else { throw .badHandle }
         return try guarded("read of call \(file.row.callSid)") { () throws -> Int in
             do {
@@ -89,8 +91,43 @@ extension RecordingFileSystem {
         }
     }
 
-    public func release(_ handle: UInt64) { files.remove(handle) }
+    public func release(_ handle: UInt64) {
+        if handle & SettingsTree.handleBit != 0 { settings.release(handle) } else { files.remove(handle) }
+    }
+
+    /// Whether the kernel may keep a file's pages across opens: recordings never change;
+    /// call.json shows the expiry, which a retention change moves.
+    public func keepsCache(_ inode: UInt64) -> Bool {
+        guard case let .file(_, kind) = Node(inode: inode) else { return false }
+        return kind != .callJSON
+    }
+
+    /// Whether reading through `handle` decrypts (worth a worker thread), as opposed to copying
+    /// a small document from memory.
+    public func readDecrypts(_ handle: UInt64) -> Bool {
+        guard handle & SettingsTree.handleBit == 0, let file = files.get(handle) else { return false }
+        if case .bytes = file.content { return false }
+        return true
+    }
+
+    /// Whether closing `handle` may apply settings (the rest close at once).
+    public func flushApplies(_ handle: UInt64) -> Bool {
+        handle & SettingsTree.handleBit != 0
+    }
+
+    /// Whether reads of a file bypass the kernel's page cache: `.last-error`, which reads
+    /// differently for each user. (Settings files use the cache, so mmap works, but drop their
+    /// pages at every open: see `keepsCache`.)
+    public func bypassesCache(_ inode: UInt64) -> Bool {
+        Node(inode: inode) == .settings(.lastError)
+    }
+
+    /// Whether a node is in `.settings/`.
+    public func isSettings(_ inode: UInt64) -> Bool {
+        if case .settings = Node(inode: inode) { return true }
+        return false
+    }
 
     /// Open files and folder listings (for tests and leak checks).
-    public var openHandles: Int { files.count + folders.count }
+    public var openHandles: Int { files.count + settings.openHandles }
 }

@@ -16,11 +16,21 @@ public final class RecordingFileSystem: @unchecked Sendable {
     let gid: gid_t
     /// How long the kernel may cache what never changes (a recording until its expiry).
     let immutableTimeout: Double = 3600
-    /// How long it may cache folders that gain calls as they are ingested.
-    let folderTimeout: Double = 10
-    let dates: LocalDate
+    /// How long it may cache folders: they gain calls as they are ingested and lose them as
+    /// they expire, and the mount tells the kernel when (`changedFolders`).
+    let folderTimeout: Double = 3600
+    /// The account's local dates (its time zone); replaced when the settings change.
+    var dates: LocalDate { state.withLock { $0.dates } }
+    let state: LockedState
+    /// `.settings/`.
+    let settings: SettingsTree
+    /// Told what the kernel should forget: date folders by name (forgetting everything beneath
+    /// them) and nodes by inode (their attributes, pages and cached listings). `wait` asks
+    /// that it be done before returning (a settings change shows by the time close() returns).
+    public var forget: (@Sendable (_ dayNames: [String], _ inodes: [UInt64], _ wait: Bool) -> Void)?
     let files = HandleTable<OpenFile>()
-    let folders = HandleTable<[DirectoryEntry]>()
+    /// Recent folder listings, so a large folder read in many requests is listed once.
+    let listings = ListingCache()
     /// Sizes of `call.json` documents by recording number and expiry (a retention change
     /// makes a new document), so listing a call folder does not rebuild its document.
     let documentSizes = SizeCache()
@@ -30,7 +40,55 @@ public final class RecordingFileSystem: @unchecked Sendable {
         self.store = store
         self.uid = uid
         self.gid = gid
-        self.dates = try store.localDates()
+        let stamp = try store.settingsStamp()
+        self.state = LockedState(dates: try store.localDates(), version: stamp.version,
+                                 newestNumber: try store.newestRecordingNumber(), checkedAt: store.now)
+        self.settings = SettingsTree(store: store, owner: uid, group: gid, log: problems)
+        settings.applied = { [unowned self] in self.settingsMayHaveChanged() }
+        settings.folderChanged = { [unowned self] folder in self.forget?([], [folder.inode], false) }
+    }
+
+    /// Tells the kernel to forget the folders whose listings changed since the last look: new
+    /// recordings and expired ones. The mount calls it twice a second.
+    public func followCatalog() {
+        let now = self.now
+        let (after, from) = state.withLock { ($0.newestNumber, $0.checkedAt) }
+        guard let changes = try? store.treeChanges(after: after, expiredFrom: from, to: now) else { return }
+        state.withLock {
+            $0.newestNumber = changes.newestNumber
+            $0.checkedAt = now
+        }
+        guard !changes.places.isEmpty else { return }
+        let dates = self.dates
+        var inodes: Set<UInt64> = [Node.root.inode]
+        for place in Set(changes.places) {
+            guard let day = Store.dayNumber(dates.date(of: Timestamp(milliseconds: place.callStartedAt))) else { continue }
+            inodes.insert(Node.day(day).inode)
+            inodes.insert(Node.flow(day: day, flow: place.flowNumber).inode)
+        }
+        listings.clear()
+        forget?([], Array(inodes), false)
+    }
+
+    /// Follows a settings change (made through `.settings/` or by `recfs settings set`): new
+    /// local dates, and the kernel told to forget the date folders it holds, so recordings
+    /// whose expiry moved appear or disappear at once. Cheap when nothing changed.
+    public func settingsMayHaveChanged() {
+        guard let stamp = try? store.settingsStamp(), stamp.version != state.withLock({ $0.version }) else { return }
+        guard let dates = try? store.localDates() else { return }
+        let shown = state.withLock { s -> [String] in
+            s.version = stamp.version
+            s.dates = dates
+            defer { s.shownDays.removeAll() }
+            return Array(s.shownDays)
+        }
+        listings.clear()
+        forget?(shown, [Node.root.inode] + settings.inodes, true)
+    }
+
+    /// Notes a date folder handed to the kernel.
+    func shown(_ day: String) {
+        state.withLock { _ = $0.shownDays.insert(day) }
     }
 
     var now: Int64 { store.now }
@@ -38,14 +96,17 @@ public final class RecordingFileSystem: @unchecked Sendable {
     // MARK: - Names and attributes
 
     /// The child `name` of folder `parent`.
-    public func lookup(parent: UInt64, name: String) throws(FSError) -> FileAttributes {
+    public func lookup(parent: UInt64, name: String, caller: Caller = .process) throws(FSError) -> FileAttributes {
         guard let node = Node(inode: parent) else { throw FSError.noEntry }
+        if case .settings(let folder) = node { return try settings.lookup(folder, name: name, caller: caller) }
+        if node == .root && name == ".settings" { return try settings.attributes(.folder, caller: caller) }
         return try guarded("lookup \(name)") { () throws -> FileAttributes in
             let now = self.now
             switch node {
             case .root:
                 guard let day = Store.dayNumber(name), Store.dayName(day) == name,
                       let folder = try store.dayFolder(day, dates: dates, now: now) else { throw FSError.noEntry }
+                shown(name)
                 return try dayAttributes(folder, now: now)
             case .day(let day):
                 guard let folder = try store.flowFolders(day: day, dates: dates, now: now).first(where: { $0.name == name }) else {
@@ -65,19 +126,22 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 return try fileAttributes(r, kind, now: now)
             case .file:
                 throw FSError.notDirectory
+            case .settings:
+                throw FSError.noEntry
             }
         }
     }
 
     /// The attributes of `inode`.
-    public func getattr(_ inode: UInt64) throws(FSError) -> FileAttributes {
+    public func getattr(_ inode: UInt64, caller: Caller = .process) throws(FSError) -> FileAttributes {
         guard let node = Node(inode: inode) else { throw FSError.noEntry }
+        if case .settings(let s) = node { return try settings.attributes(s, caller: caller) }
         return try guarded("getattr") { () throws -> FileAttributes in
             let now = self.now
             switch node {
             case .root:
                 let days = try store.dayFolders(dates: dates, now: now)
-                return FileAttributes(inode: Node.root.inode, isDirectory: true, size: 4096, links: UInt32(2 + days.count),
+                return FileAttributes(inode: Node.root.inode, isDirectory: true, size: 4096, links: UInt32(3 + days.count),
                                       mtime: days.map(\.newestStart).max() ?? 0, timeout: folderTimeout)
             case .day(let day):
                 guard let folder = try store.dayFolder(day, dates: dates, now: now) else { throw FSError.noEntry }
@@ -94,6 +158,8 @@ public final class RecordingFileSystem: @unchecked Sendable {
             case .file(let number, let kind):
                 guard let r = try store.recording(number: number, now: now) else { throw FSError.noEntry }
                 return try fileAttributes(r, kind, now: now)
+            case .settings:
+                throw FSError.noEntry
             }
         }
     }
@@ -128,8 +194,10 @@ public final class RecordingFileSystem: @unchecked Sendable {
             size = ChannelView.size(stereoSize: r.plaintextSize)
         case .callJSON: size = try callDocumentSize(r)
         }
+        // call.json shows the expiry: it changes when a retention change moves that.
+        let mtime = kind == .callJSON ? max(r.callStartedAt, r.expiryChangedAt ?? 0) : r.callStartedAt
         return FileAttributes(inode: Node.file(r.number ?? 0, kind).inode, isDirectory: false, size: size, links: 1,
-                              mtime: r.callStartedAt, timeout: timeout(r, now: now))
+                              mtime: mtime, timeout: timeout(r, now: now))
     }
 
     /// The name of a call folder's file, or nil when the recording has no such file.
@@ -144,36 +212,33 @@ public final class RecordingFileSystem: @unchecked Sendable {
 
     // MARK: - Folders
 
-    /// Lists a folder once; `readdir` pages through the listing by offset.
-    public func opendir(_ inode: UInt64) throws(FSError) -> UInt64 {
-        folders.insert(try list(inode))
-    }
-
-    /// Whether the kernel may keep a folder's listing across opens: a call folder's files
-    /// never change while it exists (date and flow folders gain calls as they are ingested).
-    public func listingNeverChanges(_ inode: UInt64) -> Bool {
-        if case .call = Node(inode: inode) { return true }
-        return false
-    }
-
-    /// Entries from `offset` on (offsets are 1-based positions, 0 = start).
-    public func readdir(_ handle: UInt64, offset: Int) throws(FSError) -> ArraySlice<DirectoryEntry> {
-        guard let entries = folders.get(handle) else { throw .badHandle }
+    /// A folder's entries from `offset` on (0-based). The first request of a pass (offset 0)
+    /// lists afresh; later ones page through that listing.
+    public func readdir(_ inode: UInt64, offset: Int, caller: Caller = .process) throws(FSError) -> ArraySlice<DirectoryEntry> {
+        let entries: [DirectoryEntry]
+        if offset > 0, let cached = listings.get(inode) {
+            entries = cached
+        } else {
+            entries = try list(inode, caller: caller)
+            if entries.count > 64 { listings.set(inode, entries) }
+        }
         return entries[min(offset, entries.count)...]
     }
 
-    public func releasedir(_ handle: UInt64) { folders.remove(handle) }
-
     /// The entries of a folder, with their attributes (for readdirplus).
-    public func list(_ inode: UInt64) throws(FSError) -> [DirectoryEntry] {
+    public func list(_ inode: UInt64, caller: Caller = .process) throws(FSError) -> [DirectoryEntry] {
         guard let node = Node(inode: inode) else { throw FSError.noEntry }
+        if case .settings(let folder) = node { return try settings.list(folder, caller: caller) }
+        let settingsFolder = node == .root ? try settings.attributes(.folder, caller: caller) : nil
         return try guarded("readdir") { () throws -> [DirectoryEntry] in
             let now = self.now
             switch node {
             case .root:
-                return try store.dayFolders(dates: dates, now: now).map {
+                let days = try store.dayFolders(dates: dates, now: now).map {
                     DirectoryEntry(name: $0.name, attributes: try dayAttributes($0, now: now))
                 }
+                days.forEach { shown($0.name) }
+                return [DirectoryEntry(name: ".settings", attributes: settingsFolder!)] + days
             case .day(let day):
                 return try store.flowFolders(day: day, dates: dates, now: now).map {
                     DirectoryEntry(name: $0.name, attributes: flowAttributes(day: day, $0))
@@ -190,6 +255,8 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 }
             case .file:
                 throw FSError.notDirectory
+            case .settings:
+                throw FSError.noEntry
             }
         }
     }
@@ -218,6 +285,32 @@ public final class RecordingFileSystem: @unchecked Sendable {
     }
 }
 
+/// What the filesystem keeps that a settings change replaces.
+final class LockedState: @unchecked Sendable {
+    struct Values {
+        var dates: LocalDate
+        /// The settings version `dates` comes from.
+        var version: Int
+        /// The newest recording number and the instant the catalog was last looked at.
+        var newestNumber: Int64
+        var checkedAt: Int64
+        /// Date folders handed to the kernel since the last settings change.
+        var shownDays: Set<String> = []
+    }
+    private var values: Values
+    private let lock = NSLock()
+
+    init(dates: LocalDate, version: Int, newestNumber: Int64, checkedAt: Int64) {
+        values = Values(dates: dates, version: version, newestNumber: newestNumber, checkedAt: checkedAt)
+    }
+
+    func withLock<T>(_ body: (inout Values) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&values)
+    }
+}
+
 /// Writes each distinct problem to stderr once.
 final class ProblemLog: @unchecked Sendable {
     private var seen = Set<String>()
@@ -227,6 +320,36 @@ final class ProblemLog: @unchecked Sendable {
         let first = lock.withLock { seen.insert(message).inserted }
         if first { FileHandle.standardError.write(Data("recfs mount: \(message)\n".utf8)) }
     }
+}
+
+/// The last few large folder listings, by inode.
+final class ListingCache: @unchecked Sendable {
+    private var entries: [UInt64: (listing: [DirectoryEntry], used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+    private let lock = NSLock()
+    static let limit = 8
+
+    func get(_ inode: UInt64) -> [DirectoryEntry]? {
+        lock.withLock {
+            guard let e = entries[inode] else { return nil }
+            clock += 1
+            entries[inode] = (e.listing, clock)
+            return e.listing
+        }
+    }
+
+    func set(_ inode: UInt64, _ listing: [DirectoryEntry]) {
+        lock.withLock {
+            clock += 1
+            if entries[inode] == nil, entries.count >= ListingCache.limit,
+               let oldest = entries.min(by: { $0.value.used < $1.value.used })?.key {
+                entries[oldest] = nil
+            }
+            entries[inode] = (listing, clock)
+        }
+    }
+
+    func clear() { lock.withLock { entries.removeAll() } }
 }
 
 /// A bounded map of document sizes.

@@ -49,10 +49,40 @@ extension Store {
     /// the settings before and after. An invalid document throws `InvalidDocument` and changes nothing.
     @discardableResult
     public func applySettings(_ bytes: [UInt8], actor: String) throws -> SettingsChange {
+        try applySettings(actor: actor, action: "settings.set") { current in
+            try SettingsDocument.decode(bytes, plan: plan, accountSid: account.sid, current: current)
+        }
+    }
+
+    /// Writes one `.settings/` file of the mount: the same rules and the same apply path.
+    @discardableResult
+    public func applySettingsFile(_ file: SettingsFile, _ bytes: [UInt8], actor: String) throws -> SettingsChange {
+        try applySettings(actor: actor, action: "settings.set", subject: file.path) { current in
+            try file.decode(bytes, plan: plan, accountSid: account.sid, current: current)
+        }
+    }
+
+    /// Removes a flow override (a flow file removed from the mount).
+    @discardableResult
+    public func removeFlowOverride(_ flow: String, actor: String) throws -> SettingsChange {
+        try applySettings(actor: actor, action: "settings.set", subject: "flows/\(flow).json") { current in
+            guard current.flows[flow] != nil else { throw StoreError("flow \(flow) has no override") }
+            return SettingsFile.flow(flow).removed(from: current)
+        }
+    }
+
+    /// The one apply path: `change` turns the current settings into the new ones inside the
+    /// write transaction, so concurrent writers never mix (the last valid one wins whole). The
+    /// result is checked against the plan again before anything is written.
+    @discardableResult
+    public func applySettings(actor: String, action: String, subject: String? = nil,
+                              _ change: (RecordingSettings) throws -> RecordingSettings) throws -> SettingsChange {
         let now = clock()
         return try catalog.pool.write { db in
             let (before, version) = try currentSettings(db)
-            let after = try SettingsDocument.decode(bytes, plan: plan, accountSid: account.sid, current: before)
+            let after = try change(before)
+            let problems = SettingsDocument.planViolations(after, plan: plan)
+            guard problems.isEmpty else { throw InvalidDocument(problems) }
             guard after != before else {
                 return SettingsChange(before: before, after: after, version: nil, expiriesChanged: 0)
             }
@@ -60,20 +90,33 @@ extension Store {
                             document: SettingsDocument.storedJSON(after).prettyPrinted(), author: actor, createdAt: now).insert(db)
             var moved = 0
             if after.account.retentionDays != before.account.retentionDays || after.retention != before.retention {
-                moved = try recomputeExpiries(db, settings: after)
+                moved = try recomputeExpiries(db, settings: after, now: now)
             }
-            try Store.audit(db, at: now, actor: actor, action: "settings.set", subject: account.sid, detail: .object([
-                ("version", .int(version + 1)),
+            var detail: [(key: String, value: JSONValue)] = [("version", .int(version + 1))]
+            if let subject { detail.append(("file", .string(subject))) }
+            detail += [
                 ("before", SettingsDocument.json(before, accountSid: account.sid, plan: plan)),
                 ("after", SettingsDocument.json(after, accountSid: account.sid, plan: plan)),
                 ("expiriesChanged", .int(moved)),
-            ]))
+            ]
+            try Store.audit(db, at: now, actor: actor, action: action, subject: account.sid, detail: .object(detail))
             return SettingsChange(before: before, after: after, version: version + 1, expiriesChanged: moved)
         }
     }
 
+    /// The newest settings version and when it was made (cheap: one index probe). The mount
+    /// polls it to notice changes made by `recfs settings set`.
+    public func settingsStamp() throws -> (version: Int, at: Int64) {
+        try catalog.pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT version, createdAt FROM settings WHERE accountSid = ? ORDER BY version DESC LIMIT 1
+                """, arguments: [account.sid]) else { throw StoreError("the catalog holds no settings for account \(account.sid)") }
+            return (row["version"], row["createdAt"])
+        }
+    }
+
     /// Sets every live recording's expiry from `settings`; returns how many changed.
-    func recomputeExpiries(_ db: Database, settings: RecordingSettings) throws -> Int {
+    func recomputeExpiries(_ db: Database, settings: RecordingSettings, now: Int64) throws -> Int {
         let groups = try Row.fetchAll(db, sql: """
             SELECT DISTINCT flow, outcome FROM recording WHERE accountSid = ? AND purgedAt IS NULL
             """, arguments: [account.sid])
@@ -82,9 +125,9 @@ extension Store {
             let flow: String = g["flow"], outcome: String = g["outcome"]
             let days = RetentionPolicy.days(settings, plan: plan, flow: flow, outcome: outcome).value
             try db.execute(sql: """
-                UPDATE recording SET expiresAt = callStartedAt + ?
+                UPDATE recording SET expiresAt = callStartedAt + ?, expiryChangedAt = ?
                 WHERE accountSid = ? AND flow = ? AND outcome = ? AND purgedAt IS NULL AND expiresAt != callStartedAt + ?
-                """, arguments: [Int64(days) * 86_400_000, account.sid, flow, outcome, Int64(days) * 86_400_000])
+                """, arguments: [Int64(days) * 86_400_000, now, account.sid, flow, outcome, Int64(days) * 86_400_000])
             changed += db.changesCount
         }
         return changed

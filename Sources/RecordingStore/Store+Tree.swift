@@ -23,6 +23,17 @@ public struct FlowFolder: Sendable, Equatable {
     public let newestStart: Int64
 }
 
+/// Recordings that came or went: where they sit in the tree.
+public struct TreeChanges: Sendable {
+    public struct Place: Sendable, Hashable {
+        public let callStartedAt: Int64
+        public let flowNumber: Int64
+    }
+    /// The highest recording number now catalogued.
+    public let newestNumber: Int64
+    public let places: [Place]
+}
+
 extension Store {
     /// The condition every recording the mount shows must meet at `now`.
     func liveRecordings(now: Int64) -> SQLExpression {
@@ -133,6 +144,42 @@ extension Store {
             try FlowRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM flow WHERE accountSid = ? AND name = ?"),
                                  arguments: [account.sid, name])
         }
+    }
+
+    /// Where the tree changed since the mount last looked: recordings catalogued after number
+    /// `after`, and recordings whose expiry fell in `(from, to]` (they leave their folders). The
+    /// mount tells the kernel to forget those folders' cached listings. Cheap when nothing
+    /// changed: one probe of the numbering index and one of the expiry index.
+    public func treeChanges(after: Int64, expiredFrom from: Int64, to: Int64) throws -> TreeChanges {
+        try catalog.pool.read { db in
+            let newest = try newestRecordingNumber(db)
+            var places: [TreeChanges.Place] = []
+            func collect(_ rows: [Row]) {
+                places += rows.map { TreeChanges.Place(callStartedAt: $0["callStartedAt"], flowNumber: $0["number"]) }
+            }
+            if newest > after {
+                collect(try Row.fetchAll(db, sql: """
+                    SELECT r.callStartedAt, f.number FROM recording r JOIN flow f ON f.accountSid = r.accountSid AND f.name = r.flow
+                    WHERE r.number > ? AND r.accountSid = ?
+                    """, arguments: [after, account.sid]))
+            }
+            if to > from {
+                collect(try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT r.callStartedAt, f.number FROM recording r JOIN flow f ON f.accountSid = r.accountSid AND f.name = r.flow
+                    WHERE r.purgedAt IS NULL AND r.expiresAt > ? AND r.expiresAt <= ? AND r.accountSid = ?
+                    """), arguments: [from, to, account.sid]))
+            }
+            return TreeChanges(newestNumber: max(newest, after), places: places)
+        }
+    }
+
+    /// The highest recording number catalogued (0 for none).
+    public func newestRecordingNumber() throws -> Int64 {
+        try catalog.pool.read { db in try newestRecordingNumber(db) }
+    }
+
+    func newestRecordingNumber(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM recording")) ?? 0
     }
 
     /// How many live recordings and plaintext bytes the mount shows.

@@ -100,7 +100,7 @@ public final class Store: Sendable {
 
     /// Appends an audit event inside the caller's transaction.
     static func audit(_ db: Database, at: Int64, actor: String, action: String, subject: String, detail: JSONValue) throws {
-        var row = AuditRow(id: nil, at: at, actor: actor, action: action, subject: subject, detail: detail.compact())
+        let row = AuditRow(id: nil, at: at, actor: actor, action: action, subject: subject, detail: detail.compact())
         try row.insert(db)
     }
 

@@ -54,6 +54,11 @@ final class FixtureStore {
         }
     }
 
+    /// The root's date folders (the recording tree, without `.settings`).
+    func days() throws -> [DirectoryEntry] {
+        try fs.list(1).filter { $0.name != ".settings" }
+    }
+
     func path(_ components: [String]) throws -> UInt64 {
         var inode: UInt64 = 1
         for c in components { inode = try fs.lookup(parent: inode, name: c).inode }
@@ -64,12 +69,12 @@ final class FixtureStore {
 @Suite struct FileSystemTests {
     @Test func treeFollowsDateFlowCall() throws {
         let f = try FixtureStore()
-        let days = try f.fs.list(1).map(\.name)
+        let days = try f.days().map(\.name)
         #expect(days == days.sorted())
         // 2026-11-23T20:00Z is 2026-11-24 in Asia/Kolkata.
         #expect(days.contains("2026-11-24"))
         var recordings = 0
-        for day in try f.fs.list(1) {
+        for day in try f.days() {
             #expect(day.attributes.isDirectory)
             for flow in try f.fs.list(day.attributes.inode) {
                 let calls = try f.fs.list(flow.attributes.inode)
@@ -162,7 +167,7 @@ final class FixtureStore {
         #expect(throws: FSError.noEntry) { _ = try f.fs.lookup(parent: 1, name: "2026-11-24x") }
         #expect(throws: FSError.noEntry) { _ = try f.fs.getattr(Node.call(999_999).inode) }
         #expect(throws: FSError.noEntry) { _ = try f.fs.getattr(12345) }
-        let day = try f.fs.list(1)[0]
+        let day = try f.days()[0]
         #expect(throws: FSError.noEntry) { _ = try f.fs.lookup(parent: day.attributes.inode, name: "no-such-flow") }
         let r = try #require(try f.store.recordings(RecordingQuery()).first { $0.channels == 1 })
         #expect(throws: FSError.noEntry) { _ = try f.fs.lookup(parent: Node.call(r.number!).inode, name: "agent.wav") }

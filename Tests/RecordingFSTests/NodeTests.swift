@@ -16,6 +16,8 @@ import Testing
             let flow = Int64.random(in: 1...0xFF_FFFF, using: &rng)
             let number = Int64.random(in: 1...(1 << 48), using: &rng)
             let nodes: [Node] = [.day(day), .flow(day: day, flow: flow), .call(number)] + CallFile.allCases.map { .file(number, $0) }
+                + [.settings(.flowFile(number)), .settings(.scratch(number)), .settings(.folder), .settings(.flowsFolder),
+                   .settings(.lastError)] + (0..<4).map { .settings(.fixed($0)) }
             for node in nodes {
                 #expect(Node(inode: node.inode) == node)
             }
@@ -26,6 +28,7 @@ import Testing
     @Test func unknownNumbersAreRefused() {
         #expect(Node(inode: 0) == nil)
         #expect(Node(inode: 2) == nil)
-        #expect(Node(inode: 9 << 56) == nil)
+        #expect(Node(inode: 11 << 56) == nil)
+        #expect(Node(inode: 8 << 56 | 3) == nil)
     }
 }

@@ -138,6 +138,11 @@ public final class Catalog: Sendable {
                     """)
             }
         }
+        m.registerMigration("2026-11-24 v3: when a recording's expiry last moved") { db in
+            // A retention change rewrites expiries; call.json shows the expiry, so its mtime is
+            // the later of the call's start and this (export tools then copy it again).
+            try db.execute(sql: "ALTER TABLE recording ADD COLUMN expiryChangedAt INTEGER")
+        }
         return m
     }
 }

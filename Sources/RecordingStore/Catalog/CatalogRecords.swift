@@ -94,6 +94,8 @@ public struct RecordingRow: Codable, Sendable, FetchableRecord, PersistableRecor
     public var purgedAt: Int64?
     /// Stable number given by the catalog on insert (the mount's inode numbers derive from it).
     public var number: Int64? = nil
+    /// When a retention change last moved `expiresAt` (nil: never since ingest).
+    public var expiryChangedAt: Int64? = nil
 
     /// The file name of the recording in the mount (`recording.wav`).
     public var fileName: String { "recording.\(format)" }
