@@ -5,8 +5,6 @@ import CFuse3
 import Glibc
 import RecordingStore
 
-let experimentInlineReads: Bool? = getenv("RECFS_EXPERIMENT_INLINE") != nil ? true : nil
-
 /// The mount behind a request.
 @inline(__always)
 private func mount(_ req: fuse_req_t?) -> FuseMount {
@@ -142,12 +140,22 @@ func makeOperations() -> fuse_lowlevel_ops {
                 fuse_reply_err(req, error.code)
             }
         }
-        if experimentInlineReads == nil && filesystem(req).readDecrypts(handle) { offload(req, work) } else { work() }
+        if filesystem(req).readDecrypts(handle) { offload(req, work) } else { work() }
     }
 
     ops.release = { req, _, fi in
-        filesystem(req).release(fi!.pointee.fh)
-        fuse_reply_err(req, 0)
+        let handle = fi!.pointee.fh
+        guard filesystem(req).flushApplies(handle) else {
+            filesystem(req).release(handle)
+            fuse_reply_err(req, 0)
+            return
+        }
+        // A settings file's last close may still apply what no close of its opener judged.
+        let r = Request(pointer: req)
+        offload(req) {
+            filesystem(r.pointer).release(handle)
+            fuse_reply_err(r.pointer, 0)
+        }
     }
 
     ops.create = { req, parent, name, mode, fi in
@@ -172,8 +180,8 @@ func makeOperations() -> fuse_lowlevel_ops {
         }
     }
 
-    ops.flush = { req, _, fi in flush(req, fi!.pointee.fh) }
-    ops.fsync = { req, _, _, fi in flush(req, fi!.pointee.fh) }
+    ops.flush = { req, _, fi in flush(req, fi!.pointee.fh, sync: false) }
+    ops.fsync = { req, _, _, fi in flush(req, fi!.pointee.fh, sync: true) }
 
     ops.setattr = { req, ino, attr, toSet, fi in
         let fs = filesystem(req)
@@ -284,15 +292,15 @@ func makeOperations() -> fuse_lowlevel_ops {
 }
 
 /// close(2) and fsync(2): a settings file written through the handle applies now, on a worker.
-private func flush(_ req: fuse_req_t?, _ handle: UInt64) {
+private func flush(_ req: fuse_req_t?, _ handle: UInt64, sync: Bool) {
     guard filesystem(req).flushApplies(handle) else {
         fuse_reply_err(req, 0)
         return
     }
-    let r = Request(pointer: req)
+    let r = Request(pointer: req), who = caller(req)
     offload(req) {
         do throws(FSError) {
-            try filesystem(r.pointer).flush(handle)
+            try filesystem(r.pointer).flush(handle, caller: who, sync: sync)
             fuse_reply_err(r.pointer, 0)
         } catch {
             fuse_reply_err(r.pointer, error.code)

@@ -69,7 +69,9 @@ extension RecordingFileSystem {
     }
 
     private func read(_ file: OpenFile, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try file.lock.withLock {
+        // Whole-chunk reads (readahead) run side by side, even on one open file.
+        if case .recording(let reader) = file.content, let n = try reader.readChunks(at: offset, into: buffer) { return n }
+        return try file.lock.withLock {
                 switch file.content {
                 case .recording(let reader):
                     return try reader.read(at: offset, into: buffer)

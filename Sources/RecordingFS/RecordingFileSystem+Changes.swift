@@ -23,11 +23,11 @@ extension RecordingFileSystem {
         return try settings.write(handle, offset: offset, bytes: bytes)
     }
 
-    /// Every close(2) of a descriptor, and fsync(2): settings written through it apply now or
-    /// are refused (EINVAL). Nothing to do for recordings.
-    public func flush(_ handle: UInt64) throws(FSError) {
+    /// close(2) (`sync` false) and fsync(2) (`sync` true): settings written through the handle
+    /// apply now or are refused (EINVAL). Nothing to do for recordings.
+    public func flush(_ handle: UInt64, caller: Caller = .process, sync: Bool = false) throws(FSError) {
         guard handle & SettingsTree.handleBit != 0 else { return }
-        try settings.flush(handle)
+        try settings.flush(handle, caller: caller, sync: sync)
     }
 
     public func setattr(_ inode: UInt64, _ change: AttributeChange, handle: UInt64?,

@@ -110,6 +110,10 @@ final class SettingsTree: @unchecked Sendable {
         /// A settings file's pending bytes (or what it read as at open); unused for scratch files.
         var bytes: [UInt8]
         var dirty: Bool
+        /// Why the last judged document was refused (until the handle is written again).
+        var refusal: FSError?
+        /// The process that opened it: its closes judge the document.
+        let process: pid_t
         /// A flow file made by this handle and not yet applied.
         var creates: String?
 
@@ -120,6 +124,7 @@ final class SettingsTree: @unchecked Sendable {
             self.append = append
             self.bytes = bytes
             self.dirty = dirty
+            self.process = writable ? SettingsTree.process(of: caller.pid) : caller.pid
         }
     }
 
@@ -355,6 +360,7 @@ final class SettingsTree: @unchecked Sendable {
             case .file:
                 try put(&h.bytes)
                 h.dirty = true
+                h.refusal = nil
             case .lastError:
                 throw FSError.badHandle
             }
@@ -362,32 +368,69 @@ final class SettingsTree: @unchecked Sendable {
         }
     }
 
-    /// close(2) (every close of a descriptor) and fsync(2): a settings file written through this
-    /// handle is applied now, or refused with EINVAL (nothing applied, the reason in `.last-error`).
-    func flush(_ handle: UInt64) throws(FSError) {
+    /// close(2) and fsync(2): a settings file written through this handle is applied now, or
+    /// refused with EINVAL (nothing applied, the reason in `.last-error`).
+    ///
+    /// The kernel sends a flush for every close of any copy of the descriptor, including the
+    /// copy a child process inherits and drops at exec or exit. Only the opening process's
+    /// closes (and any fsync) judge the document, so a child never takes the verdict (or judges
+    /// a half-written file); a refusal stays with the handle until it is written again, so each
+    /// later close says so too. What no close of the opener judged is applied at release.
+    func flush(_ handle: UInt64, caller: Caller, sync: Bool) throws(FSError) {
         var changed = false
         defer { if changed { applied?() } }
         try locked { () throws in
             guard let h = handles[handle] else { throw FSError.badHandle }
-            guard h.writable, h.dirty, case let .file(file) = h.target else { return }
-            h.dirty = false
-            changed = try apply(file, h.bytes, caller: h.caller) { try store.applySettingsFile(file, h.bytes, actor: h.caller.actor) }
-            if case let .flow(name) = file, h.creates == name {
-                h.creates = nil
-                creating[name, default: 1] -= 1
-            }
-            h.bytes = try text(file)
+            guard h.writable, case .file = h.target else { return }
+            guard sync || SettingsTree.process(of: caller.pid) == h.process else { return }
+            changed = try commit(h)
         }
     }
 
+    /// Judges a handle's pending document; throws its refusal (again, if nothing was written since).
+    private func commit(_ h: Handle) throws -> Bool {
+        guard case let .file(file) = h.target else { return false }
+        guard h.dirty else {
+            if let refusal = h.refusal { throw refusal }
+            return false
+        }
+        h.dirty = false
+        let changed: Bool
+        do {
+            changed = try apply(file, h.bytes, caller: h.caller) { try store.applySettingsFile(file, h.bytes, actor: h.caller.actor) }
+        } catch let error as FSError {
+            h.refusal = error
+            throw error
+        }
+        if case let .flow(name) = file, h.creates == name {
+            h.creates = nil
+            creating[name, default: 1] -= 1
+        }
+        h.bytes = try text(file)
+        return changed
+    }
+
     func release(_ handle: UInt64) {
+        var changed = false
+        defer { if changed { applied?() } }
         let abandoned = lock.withLock { () -> Bool in
-            guard let h = handles.removeValue(forKey: handle), let name = h.creates else { return false }
+            guard let h = handles.removeValue(forKey: handle) else { return false }
+            if h.writable && h.dirty { changed = (try? commit(h)) ?? false }
+            guard let name = h.creates else { return false }
             creating[name, default: 1] -= 1
             creating = creating.filter { $0.value > 0 }
             return creating[name] == nil && (try? current().settings.flows[name]) == nil
         }
         if abandoned { folderChanged?(.flowsFolder) }
+    }
+
+    /// The process (thread group) a thread belongs to: the kernel names the thread that made a
+    /// request, and any thread of the opener may close.
+    static func process(of thread: pid_t) -> pid_t {
+        guard let status = try? String(contentsOfFile: "/proc/\(thread)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Tgid:") }),
+              let tgid = pid_t(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) else { return thread }
+        return tgid
     }
 
     // MARK: - Changing names and attributes
@@ -415,6 +458,7 @@ final class SettingsTree: @unchecked Sendable {
                 if let handle, let h = handles[handle], h.writable, case .file = h.target {
                     resize(&h.bytes, to: Int(size))
                     h.dirty = true
+                    h.refusal = nil
                     // The kernel takes the size answered as the file's: this writer's.
                     let a = try attributesLocked(node, caller: caller)
                     return FileAttributes(inode: a.inode, isDirectory: false, size: Int64(h.bytes.count), links: a.links,

@@ -44,7 +44,7 @@ import Testing
         defer { buffer.deallocate() }
         buffer.copyBytes(from: bytes)
         _ = try fs.write(h, offset: 0, bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count]))
-        try fs.flush(h)
+        try fs.flush(h, caller: caller ?? root)
     }
 
     func lastError(_ caller: Caller? = nil) throws -> String {
@@ -107,9 +107,29 @@ import Testing
         // Nothing applies before a close, and readers see the settings as they are.
         #expect(try f.store.currentSettings().settings.account.retentionDays == 90)
         #expect(try read(account).contains(#""retentionDays": 90"#))
-        try fs.flush(b)
-        try fs.flush(a)
+        try fs.flush(b, caller: root)
+        try fs.flush(a, caller: root)
         #expect(try f.store.currentSettings().settings.account.retentionDays == 30, "the last close wins, whole")
+    }
+
+    /// A child that inherited the descriptor closes its copy first: no verdict there; the
+    /// opener's close gets it, and every later close too, until the file is written again.
+    @Test func theOpenersCloseGetsTheVerdict() throws {
+        let account = try inode("account.json")
+        let h = try fs.open(account, flags: O_WRONLY | O_TRUNC, caller: root)
+        var bytes = Array(#"{"account": {"beep": "loud"}}"#.utf8)
+        _ = try bytes.withUnsafeMutableBytes { try fs.write(h, offset: 0, bytes: UnsafeRawBufferPointer($0)) }
+        try fs.flush(h, caller: Caller(uid: 0, gid: 0, pid: getpid()))  // another process's close: nothing judged
+        #expect(try lastError() == "")
+        #expect(throws: FSError(EINVAL)) { try fs.flush(h, caller: root) }
+        #expect(throws: FSError(EINVAL)) { try fs.flush(h, caller: root) }
+        #expect(try lastError().contains("account.beep"))
+        bytes = Array(#"{"account": {"beep": true}}"#.utf8)
+        _ = try bytes.withUnsafeMutableBytes { try fs.write(h, offset: 0, bytes: UnsafeRawBufferPointer($0)) }
+        _ = try fs.setattr(account, AttributeChange(size: Int64(bytes.count)), handle: h, caller: root)
+        // Nobody's close judged this; the last close of all (release) applies it.
+        fs.release(h)
+        #expect(try f.store.currentSettings().settings.account.beep)
     }
 
     @Test func truncationWithAHandleIsBuffered() throws {
@@ -118,9 +138,9 @@ import Testing
         defer { fs.release(h) }
         let shown = try fs.getattr(account, caller: root).size
         _ = try fs.setattr(account, AttributeChange(size: shown - 1), handle: h, caller: root)
-        try fs.flush(h)  // the document without its last newline: valid, no change
+        try fs.flush(h, caller: root)  // the document without its last newline: valid, no change
         _ = try fs.setattr(account, AttributeChange(size: 0), handle: h, caller: root)
-        #expect(throws: FSError(EINVAL)) { try fs.flush(h) }
+        #expect(throws: FSError(EINVAL)) { try fs.flush(h, caller: root) }
         #expect(try lastError().contains("empty"))
         #expect(throws: FSError(EINVAL)) { _ = try fs.setattr(account, AttributeChange(size: 10), handle: nil, caller: root) }
         #expect(try fs.getattr(account, caller: root).size == shown)
@@ -154,7 +174,7 @@ import Testing
         let made = try fs.create(parent: settingsFolder, name: "sedXy12ab", mode: 0o600, flags: O_WRONLY | O_CREAT | O_EXCL, caller: root)
         var bytes = Array(#"{"account": {"retentionDays": 45}}"#.utf8)
         _ = try bytes.withUnsafeMutableBytes { try fs.write(made.handle, offset: 0, bytes: UnsafeRawBufferPointer($0)) }
-        try fs.flush(made.handle)
+        try fs.flush(made.handle, caller: root)
         fs.release(made.handle)
         #expect(try f.store.currentSettings().settings.account.retentionDays == 90, "a scratch file applies nothing")
         #expect(try fs.list(settingsFolder, caller: root).map(\.name).contains("sedXy12ab"))
@@ -190,7 +210,7 @@ import Testing
         let made = try fs.create(parent: settingsFolder, name: "account.json", mode: 0o644, flags: O_WRONLY | O_CREAT | O_TRUNC, caller: root)
         var bytes = Array(#"{"account": {"beep": true}}"#.utf8)
         _ = try bytes.withUnsafeMutableBytes { try fs.write(made.handle, offset: 0, bytes: UnsafeRawBufferPointer($0)) }
-        try fs.flush(made.handle)
+        try fs.flush(made.handle, caller: root)
         fs.release(made.handle)
         try fs.unlink(parent: settingsFolder, name: "account.json~", caller: root)
         #expect(try f.store.currentSettings().settings.account.beep)
@@ -202,7 +222,7 @@ import Testing
         #expect(try fs.list(flowsFolder, caller: root).map(\.name) == ["sales.json", "support.json"], "visible while being written")
         var bytes = Array(#"{"override": true, "mode": "dual"}"#.utf8)
         _ = try bytes.withUnsafeMutableBytes { try fs.write(made.handle, offset: 0, bytes: UnsafeRawBufferPointer($0)) }
-        try fs.flush(made.handle)
+        try fs.flush(made.handle, caller: root)
         fs.release(made.handle)
         #expect(try f.store.currentSettings().settings.flows["support"]?.mode == .dual)
 
@@ -216,7 +236,7 @@ import Testing
 
         // A flow file created and closed empty adds nothing, and is gone after.
         let empty = try fs.create(parent: flowsFolder, name: "empty.json", mode: 0o644, flags: O_WRONLY | O_CREAT, caller: root)
-        #expect(throws: FSError(EINVAL)) { try fs.flush(empty.handle) }
+        #expect(throws: FSError(EINVAL)) { try fs.flush(empty.handle, caller: root) }
         fs.release(empty.handle)
         #expect(throws: FSError.noEntry) { _ = try inode("empty.json", in: flowsFolder) }
         #expect(throws: FSError(EINVAL)) { _ = try fs.create(parent: flowsFolder, name: "no good.json", mode: 0o644, flags: O_WRONLY, caller: root) }

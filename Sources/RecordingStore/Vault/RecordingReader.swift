@@ -23,8 +23,15 @@ public final class RecordingReader {
     private var workers: [ChunkWorker] = []
     static let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
+    /// Workers for `readChunks(at:into:)`, which may run on several threads at once: each call
+    /// takes its own and gives them back.
+    private var spare: [ChunkWorker] = []
+    private let spareLock = NSLockLite()
+
     /// Chunks authenticated since the reader opened (for tests and benchmarks).
-    public var chunksDecrypted: Int { workers.reduce(0) { $0 + $1.chunksDecrypted } }
+    public var chunksDecrypted: Int {
+        workers.reduce(0) { $0 + $1.chunksDecrypted } + spareLock.locked { spare.reduce(0) { $0 + $1.chunksDecrypted } }
+    }
 
     init(blob: any BlobReader, header: BlobHeader, dataKey: [UInt8], plaintextSize: Int64, subject: String) throws {
         self.blob = blob
@@ -79,6 +86,39 @@ public final class RecordingReader {
         }
     }
 
+    /// Reads whole chunks straight into `buffer` when `offset` starts a chunk and the read ends on
+    /// a chunk boundary or at the end (the kernel's readahead); nil otherwise. Unlike the other
+    /// reads, any number of threads may call this at once. Long reads split across the cores.
+    public func readChunks(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        let end = min(plaintextSize, offset + Int64(buffer.count))
+        guard offset < end else { return 0 }
+        guard offset % layout.chunkSize == 0 && (end % layout.chunkSize == 0 || end == plaintextSize) else { return nil }
+        let chunks = layout.chunks(covering: offset..<end)
+        let count = chunks.upperBound - chunks.lowerBound
+        let partCount: Int64 = count >= 16 && RecordingReader.cores > 1 ? 2 : 1
+        let workers = try (0..<partCount).map { _ in try takeSpare() }
+        defer { spareLock.locked { spare += workers } }
+        let per = (count + partCount - 1) / partCount
+        let parts = (0..<Int(partCount)).map { i -> ChunkRun in
+            let first = chunks.lowerBound + per * Int64(i)
+            return ChunkRun(worker: workers[i], first: first, stop: min(chunks.upperBound, first + per), batch: batchChunks,
+                            output: buffer.baseAddress! + Int((first - chunks.lowerBound) * layout.chunkSize))
+        }
+        if parts.count == 1 { return try parts[0].run() }
+        let failures = FailureSlots(count: parts.count)
+        let counts = CountSlots(count: parts.count)
+        DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+            do { counts.set(i, try parts[i].run()) } catch { failures.set(i, error) }
+        }
+        if let error = failures.first { throw error }
+        return counts.total
+    }
+
+    private func takeSpare() throws -> ChunkWorker {
+        if let w = spareLock.locked({ spare.popLast() }) { return w }
+        return try makeWorker()
+    }
+
     /// Reads up to `buffer.count` plaintext bytes at `offset`; returns the count (0 at the end).
     /// Reads of whole chunks (the kernel's aligned readahead) decrypt straight into `buffer`.
     public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -110,6 +150,34 @@ private final class FailureSlots: @unchecked Sendable {
     init(count: Int) { errors = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ e: any Error) { lock.locked { errors[i] = e } }
     var first: (any Error)? { lock.locked { errors.compactMap { $0 }.first } }
+}
+
+/// One worker's share of a whole-chunk read: chunks `first..<stop` into `output`.
+private struct ChunkRun: @unchecked Sendable {
+    let worker: ChunkWorker
+    let first: Int64
+    let stop: Int64
+    let batch: Int
+    let output: UnsafeMutableRawPointer
+
+    func run() throws -> Int {
+        var chunk = first, written = 0
+        while chunk < stop {
+            let n = Int(min(Int64(batch), stop - chunk))
+            written += try worker.decrypt(chunk, count: n, into: output + written)
+            chunk += Int64(n)
+        }
+        return written
+    }
+}
+
+/// Byte counts of a parallel round.
+private final class CountSlots: @unchecked Sendable {
+    private var counts: [Int]
+    private let lock = NSLockLite()
+    init(count: Int) { counts = Array(repeating: 0, count: count) }
+    func set(_ i: Int, _ n: Int) { lock.locked { counts[i] = n } }
+    var total: Int { lock.locked { counts.reduce(0, +) } }
 }
 
 /// A pthread mutex, to keep Foundation out of hot paths (decryption, FUSE replies).
