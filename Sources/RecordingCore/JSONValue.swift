@@ -129,6 +129,8 @@ extension JSONValue {
 
     /// A JSON string literal for `s`.
     public static func quote(_ s: String) -> String {
+        // Most strings (sids, names, times) need no escaping: copy them whole.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -115,11 +115,11 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 return flowAttributes(day: day, folder)
             case .flow(let day, let flowNumber):
                 guard let flow = try store.flow(number: flowNumber),
-                      let r = try store.liveRecording(callSid: name, now: now),
-                      r.flow == flow.name, Store.dayNumber(dates.date(of: Timestamp(milliseconds: r.callStartedAt))) == day else {
+                      let c = try store.callFolder(callSid: name, now: now),
+                      c.flow == flow.name, Store.dayNumber(dates.date(of: Timestamp(milliseconds: c.callStartedAt))) == day else {
                     throw FSError.noEntry
                 }
-                return callAttributes(r, now: now)
+                return callAttributes(c, now: now)
             case .call(let number):
                 guard let r = try store.recording(number: number, now: now),
                       let kind = CallFile.allCases.first(where: { fileName($0, of: r) == name }) else { throw FSError.noEntry }
@@ -153,8 +153,8 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 }
                 return flowAttributes(day: day, folder)
             case .call(let number):
-                guard let r = try store.recording(number: number, now: now) else { throw FSError.noEntry }
-                return callAttributes(r, now: now)
+                guard let c = try store.callFolder(number: number, now: now) else { throw FSError.noEntry }
+                return callAttributes(c, now: now)
             case .file(let number, let kind):
                 guard let r = try store.recording(number: number, now: now) else { throw FSError.noEntry }
                 return try fileAttributes(r, kind, now: now)
@@ -177,12 +177,24 @@ public final class RecordingFileSystem: @unchecked Sendable {
 
     /// Entries of a recording may be cached until it expires, and no longer.
     func timeout(_ r: RecordingRow, now: Int64) -> Double {
-        max(0, min(immutableTimeout, Double(r.expiresAt - now) / 1000))
+        timeout(expires: r.expiresAt, now: now)
+    }
+
+    func timeout(expires: Int64, now: Int64) -> Double {
+        max(0, min(immutableTimeout, Double(expires - now) / 1000))
     }
 
     func callAttributes(_ r: RecordingRow, now: Int64) -> FileAttributes {
-        FileAttributes(inode: Node.call(r.number ?? 0).inode, isDirectory: true, size: 4096, links: 2,
-                       mtime: r.callStartedAt, timeout: timeout(r, now: now))
+        callAttributes(number: r.number ?? 0, start: r.callStartedAt, expires: r.expiresAt, now: now)
+    }
+
+    func callAttributes(_ c: CallFolder, now: Int64) -> FileAttributes {
+        callAttributes(number: c.number, start: c.callStartedAt, expires: c.expiresAt, now: now)
+    }
+
+    func callAttributes(number: Int64, start: Int64, expires: Int64, now: Int64) -> FileAttributes {
+        FileAttributes(inode: Node.call(number).inode, isDirectory: true, size: 4096, links: 2,
+                       mtime: start, timeout: timeout(expires: expires, now: now))
     }
 
     func fileAttributes(_ r: RecordingRow, _ kind: CallFile, now: Int64) throws -> FileAttributes {
@@ -220,7 +232,8 @@ public final class RecordingFileSystem: @unchecked Sendable {
             entries = cached
         } else {
             entries = try list(inode, caller: caller)
-            if entries.count > 64 { listings.set(inode, entries) }
+            // The next request (often the one that finds the end) pages through this listing.
+            listings.set(inode, entries)
         }
         return entries[min(offset, entries.count)...]
     }
@@ -245,7 +258,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 }
             case .flow(let day, let number):
                 guard let flow = try store.flow(number: number) else { throw FSError.noEntry }
-                return try store.recordings(day: day, flow: flow.name, dates: dates, now: now).map {
+                return try store.callFolders(day: day, flow: flow.name, dates: dates, now: now).map {
                     DirectoryEntry(name: $0.callSid, attributes: callAttributes($0, now: now))
                 }
             case .call(let number):
@@ -322,12 +335,14 @@ final class ProblemLog: @unchecked Sendable {
     }
 }
 
-/// The last few large folder listings, by inode.
+/// The last few large folder listings, by inode, up to a bounded number of entries in all.
 final class ListingCache: @unchecked Sendable {
     private var entries: [UInt64: (listing: [DirectoryEntry], used: UInt64)] = [:]
     private var clock: UInt64 = 0
+    private var held = 0
     private let lock = NSLock()
-    static let limit = 8
+    static let limit = 64
+    static let entryLimit = 60_000
 
     func get(_ inode: UInt64) -> [DirectoryEntry]? {
         lock.withLock {
@@ -341,15 +356,22 @@ final class ListingCache: @unchecked Sendable {
     func set(_ inode: UInt64, _ listing: [DirectoryEntry]) {
         lock.withLock {
             clock += 1
-            if entries[inode] == nil, entries.count >= ListingCache.limit,
-               let oldest = entries.min(by: { $0.value.used < $1.value.used })?.key {
-                entries[oldest] = nil
+            if let old = entries.removeValue(forKey: inode) { held -= old.listing.count }
+            while !entries.isEmpty && (entries.count >= ListingCache.limit || held + listing.count > ListingCache.entryLimit),
+                  let oldest = entries.min(by: { $0.value.used < $1.value.used })?.key {
+                held -= entries.removeValue(forKey: oldest)!.listing.count
             }
             entries[inode] = (listing, clock)
+            held += listing.count
         }
     }
 
-    func clear() { lock.withLock { entries.removeAll() } }
+    func clear() {
+        lock.withLock {
+            entries.removeAll()
+            held = 0
+        }
+    }
 }
 
 /// A bounded map of document sizes.
@@ -360,7 +382,7 @@ final class SizeCache: @unchecked Sendable {
     }
     private var sizes: [Key: Int64] = [:]
     private let lock = NSLock()
-    static let limit = 200_000
+    static let limit = 100_000
 
     func get(_ key: Key) -> Int64? { lock.withLock { sizes[key] } }
 

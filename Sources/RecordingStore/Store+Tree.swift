@@ -23,6 +23,24 @@ public struct FlowFolder: Sendable, Equatable {
     public let newestStart: Int64
 }
 
+/// A call folder: a live recording as a flow folder lists it.
+public struct CallFolder: Sendable {
+    public let callSid: String
+    public let number: Int64
+    public let callStartedAt: Int64
+    public let expiresAt: Int64
+    public let flow: String
+
+    /// From a row of `callSid, number, callStartedAt, expiresAt, flow`, by position.
+    init(_ row: Row) {
+        callSid = row[0]
+        number = row[1]
+        callStartedAt = row[2]
+        expiresAt = row[3]
+        flow = row[4]
+    }
+}
+
 /// Recordings that came or went: where they sit in the tree.
 public struct TreeChanges: Sendable {
     public struct Place: Sendable, Hashable {
@@ -108,6 +126,43 @@ extension Store {
                                           && Column("callStartedAt") < range.upperBound.milliseconds)
             .order(Column("callSid"))
         return try catalog.pool.read { db in try request.fetchAll(db) }
+    }
+
+    /// The call folders of one flow on one date, by call sid: only what a listing shows, read
+    /// through a cursor (a flow folder may hold tens of thousands of calls).
+    public func callFolders(day: Int64, flow: String, dates: LocalDate, now: Int64) throws -> [CallFolder] {
+        guard let range = dates.range(of: Store.dayName(day)) else { return [] }
+        return try catalog.pool.read { db in
+            var out: [CallFolder] = []
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT callSid, number, callStartedAt, expiresAt, flow FROM recording
+                WHERE accountSid = ? AND flow = ? AND purgedAt IS NULL AND expiresAt > ?
+                  AND callStartedAt >= ? AND callStartedAt < ?
+                ORDER BY callSid
+                """), arguments: [account.sid, flow, now, range.lowerBound.milliseconds, range.upperBound.milliseconds])
+            while let row = try rows.next() { out.append(CallFolder(row)) }
+            return out
+        }
+    }
+
+    /// A live recording's call folder by stable number (what getattr needs, nothing more).
+    public func callFolder(number: Int64, now: Int64) throws -> CallFolder? {
+        try catalog.pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT callSid, number, callStartedAt, expiresAt, flow FROM recording
+                WHERE number = ? AND accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
+                """), arguments: [number, account.sid, now]).map(CallFolder.init)
+        }
+    }
+
+    /// A live recording's call folder by call sid (what lookup needs).
+    public func callFolder(callSid: String, now: Int64) throws -> CallFolder? {
+        try catalog.pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT callSid, number, callStartedAt, expiresAt, flow FROM recording
+                WHERE callSid = ? AND accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
+                """), arguments: [callSid, account.sid, now]).map(CallFolder.init)
+        }
     }
 
     // The mount asks these once per file or folder it shows: prepared once per connection

@@ -152,7 +152,8 @@ figure includes reading the blob (from the page cache) and authenticating every 
 """
     md += engine_section()
     import mount_bench
-    md += mount_bench.section(recfs, calls=int(os.environ.get("RECFS_BENCH_CALLS", "100000")))
+    md += mount_bench.section(recfs, calls=int(os.environ.get("RECFS_BENCH_CALLS", "100000")),
+                              rss_calls=int(os.environ.get("RECFS_BENCH_RSS_CALLS", "1000000")))
     open(os.path.join(root, "BENCHMARKS.md"), "w").write(md)
     print(md)
 

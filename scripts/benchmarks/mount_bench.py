@@ -1,6 +1,6 @@
 """The mount's benchmarks, beside gocryptfs (Debian's package), a no-crypto FUSE ceiling and
 plain disk, all in one run on this machine. Called by bench.py."""
-import datetime, json, os, random, shutil, statistics, struct, subprocess, sys, tempfile, time
+import datetime, json, os, random, shutil, sqlite3, statistics, struct, subprocess, sys, tempfile, time
 
 MiB = 1 << 20
 here = os.path.dirname(os.path.abspath(__file__))
@@ -95,8 +95,8 @@ class Daemons:
 
 def recfs_mount(recfs, store, mnt, d):
     os.makedirs(mnt, exist_ok=True)
+    d.mounts.append(mnt)  # before mounting: a mount that fails half way is cleared too
     sh(recfs, "mount", "--store", store, mnt)
-    d.mounts.append(mnt)
 
 
 def recfs_pid(mnt):
@@ -118,7 +118,61 @@ def peak_rss_mb(pid):
     return 0
 
 
-def section(recfs, calls):
+def recordings_in(store):
+    db = sqlite3.connect(f"file:{os.path.join(store, 'catalog.sqlite')}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT COUNT(*) FROM recording").fetchone()[0]
+    finally:
+        db.close()
+
+
+def walk(top):
+    """`find TOP -type f` timed, and the files it found (the output is counted, not kept)."""
+    t = time.perf_counter()
+    out = subprocess.run(["sh", "-c", f"find '{top}' -type f | wc -l"], check=True, capture_output=True).stdout
+    return time.perf_counter() - t, int(out)
+
+
+def rss_at_scale(recfs, tstore, work, d, calls):
+    """The daemon's peak RSS over a catalog of `calls` recordings: the tree store's catalog
+    inflated (inflate_catalog.py: copies of its recorded calls under new sids, the same days,
+    flows and sizes; blobs shared, never opened by a walk), mounted, walked with `find -type f`
+    and `ls -lR`. None if the tree store already holds that many."""
+    base = recordings_in(tstore)
+    if calls <= base:
+        log(f"tree: RECFS_BENCH_RSS_CALLS={calls} is not more than the tree's {base} recordings; no inflated catalog")
+        return None
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import inflate_catalog
+    big, bmnt = os.path.join(work, "tree-store-inflated"), os.path.join(work, "bmnt")
+    log(f"tree: inflating the catalog from {base:,} to {calls:,} recordings")
+    s = {"base": base, "calls": calls}
+    try:
+        t = time.perf_counter()
+        inflate_catalog.inflate(tstore, big, recordings=calls)
+        s.update(calls=recordings_in(big), inflate=time.perf_counter() - t,
+                 catalog_gb=os.path.getsize(os.path.join(big, "catalog.sqlite")) / 1e9)
+        sh("sync")
+        log(f"tree: {s['calls']:,} recordings: find -type f and ls -lR through the mount")
+        recfs_mount(recfs, big, bmnt, d)
+        pid = recfs_pid(bmnt)
+        if not pid:
+            raise RuntimeError(f"no recfs daemon found for {bmnt}")
+        s["find"], s["files"] = walk(bmnt)
+        s["rss_find"] = peak_rss_mb(pid)
+        s["lsR"] = timed(["ls", "-lR", bmnt])
+        s["rss"] = peak_rss_mb(pid)
+    except Exception as e:  # the rest of the run's figures still get written, with this beside them
+        log(f"tree: the inflated catalog failed: {e}")
+        s["error"] = f"{type(e).__name__}: {e}"
+    finally:
+        unmount(bmnt)
+        shutil.rmtree(big, ignore_errors=True)  # a few GB of catalog; the blobs are links
+    return s
+
+
+def section(recfs, calls, rss_calls=1_000_000):
     ensure_tools()
     work = tempfile.mkdtemp(prefix="recfs-mount-bench-")
     d = Daemons()
@@ -208,9 +262,10 @@ def section(recfs, calls):
         tmnt = os.path.join(work, "tmnt")
         recfs_mount(recfs, tstore, tmnt, d)
         files = int(subprocess.run(["sh", "-c", f"find {tmnt} -type f | wc -l"], capture_output=True).stdout)
-        biggest = max((os.path.join(tmnt, day, flow) for day in os.listdir(tmnt) for flow in os.listdir(os.path.join(tmnt, day))),
+        days = [day for day in os.listdir(tmnt) if not day.startswith(".")]  # not .settings
+        biggest = max((os.path.join(tmnt, day, flow) for day in days for flow in os.listdir(os.path.join(tmnt, day))),
                       key=lambda p: len(os.listdir(p)))
-        r["tree_files"], r["big_dir"] = files, len(os.listdir(biggest))
+        r["tree_files"], r["big_dir"], r["tree_recordings"] = files, len(os.listdir(biggest)), recordings_in(tstore)
         plain_copy = os.path.join(work, "plain")
         subprocess.run(["rsync", "-a", tmnt + "/", plain_copy + "/"], check=True)
 
@@ -244,6 +299,9 @@ def section(recfs, calls):
 
         r["t_gc"] = tree_ops(gplain, biggest.replace(tmnt, gplain), remount_gc)
         unmount(gplain)
+        shutil.rmtree(gcipher)
+
+        r["scale"] = rss_at_scale(recfs, tstore, work, d, rss_calls)
     finally:
         d.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -286,6 +344,36 @@ copies of the same tree made with `rsync -a` from the mount (same names, sizes a
 
 | operation | recfs | gocryptfs | plain disk | recfs / gocryptfs (target ≤ 0.25) | recfs / plain (target ≤ 3) |
 |---|---|---|---|---|---|
-{tree}
-Daemon peak RSS after those operations over {calls:,} calls: **{r['rss']:.0f} MB** (target ≤ 100 MB at 1,000,000).
-"""
+{tree}{rss_table(r, calls)}"""
+
+
+def rss_table(r, calls):
+    """The daemon's peak RSS: over the generated tree, and over the inflated catalog."""
+    s = r.get("scale")
+    ok = lambda c: "met" if c else "**not met**"
+    rows = (f"| {calls:,} calls from `recfs gen`: {r['tree_recordings']:,} recordings ({r['tree_files']:,} files) | {r['t_recfs']['find1']:.2f} s | "
+            f"{r['t_recfs']['lsR']:.2f} s | **{r['rss']:.0f} MB** | |\n")
+    if s and "error" not in s:
+        rows += (f"| {s['calls']:,} recordings: the same catalog inflated {s['calls'] / s['base']:.1f}× ({s['files']:,} files) | "
+                 f"{s['find']:.2f} s | {s['lsR']:.2f} s | **{s['rss']:.0f} MB** ({s['rss_find']:.0f} MB after `find`) | "
+                 f"≤ 100 MB: {ok(s['rss'] <= 100)} |\n")
+        how = f"""
+The second row's catalog is the first's, inflated by `scripts/benchmarks/inflate_catalog.py`
+({s['inflate']:.0f} s; a {s['catalog_gb']:.1f} GB catalog): its {s['base']:,} recordings become
+{s['calls']:,} by copying recorded calls (every column of the call and its recording) under new
+call sids and recording ids, on the same days, in the same flows, numbered by the catalog's own
+trigger. The copies have no blobs (a walk opens none; reading one fails as missing), so the
+tree, with every name, size, time and `call.json`, is what {s['calls']:,} ingested calls would
+show. Mounted fresh, then `find -type f`, then `ls -lR`."""
+    elif s:
+        rows += f"| {s['calls']:,} recordings: the same catalog inflated | | | **failed** | ≤ 100 MB: **not measured** |\n"
+        how = f"\nThe inflated catalog of {s['calls']:,} recordings failed: `{s['error']}`."
+    else:
+        how = "\nNo inflated catalog this run (`RECFS_BENCH_RSS_CALLS` was not above the tree's recordings)."
+    return f"""
+Daemon peak RSS (`VmHWM`) after walking the tree. Over the generated tree it is taken after all
+the operations above on recfs; over the inflated catalog, after its two walks.{how}
+
+| catalog | `find -type f`, first after mount | `ls -lR` | daemon peak RSS | target (≤ 100 MB at 1,000,000) |
+|---|---|---|---|---|
+{rows}"""

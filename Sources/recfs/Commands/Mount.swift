@@ -43,6 +43,9 @@ struct Mount: ParsableCommand {
         sigemptyset(&stopSignals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        // A long-lived daemon with a dozen threads: two malloc arenas, not one per thread, so
+        // memory freed after a large listing is reused rather than stranded.
+        _ = glibcMallopt(-8 /* M_ARENA_MAX, malloc.h */, 2)
         let store = try Store.open(at: storePath)
         let fs = try RecordingFileSystem(store: store)
         let mount = try FuseMount(filesystem: fs, mountpoint: target, options: options)
@@ -152,3 +155,7 @@ enum MountTable {
         guard st.st_mode & S_IFMT == S_IFDIR else { throw CLIError("\(path) is not a folder") }
     }
 }
+
+/// glibc's mallopt(3) (malloc.h is not part of the Glibc module).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
