@@ -140,7 +140,7 @@ func makeOperations() -> fuse_lowlevel_ops {
                 fuse_reply_err(req, error.code)
             }
         }
-        if filesystem(req).readIsLong(handle, size: size) { offload(req, work) } else { work() }
+        if filesystem(req).readDecrypts(handle) { offload(req, work) } else { work() }
     }
 
     ops.release = { req, _, fi in
