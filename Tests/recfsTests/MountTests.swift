@@ -44,17 +44,27 @@ final class MountedStore: @unchecked Sendable {
 
     /// Unmounts whatever is left (even a dead mount), ends any daemon, removes the folders.
     func tearDown() {
-        if isMounted { _ = try? CLI.run(["unmount", "--lazy", mountpoint]) }
-        if isMounted { umount2(mountpoint, Int32(MNT_DETACH)) }
-        for pid in daemons() { kill(pid, SIGKILL) }
+        MountedStore.clear(mountpoint)
         tmp.remove()
     }
 
-    var isMounted: Bool {
+    var isMounted: Bool { MountedStore.isMounted(mountpoint) }
+
+    func daemons() -> [pid_t] { MountedStore.daemons(of: mountpoint) }
+
+    /// Unmounts `mountpoint` (lazily, even a dead mount) and kills any daemon left serving it.
+    static func clear(_ mountpoint: String) {
+        if isMounted(mountpoint) { _ = try? CLI.run(["unmount", "--lazy", mountpoint], timeout: 30) }
+        if isMounted(mountpoint) { umount2(mountpoint, Int32(MNT_DETACH)) }
+        for pid in daemons(of: mountpoint) { kill(pid, SIGKILL) }
+    }
+
+    static func isMounted(_ mountpoint: String) -> Bool {
         ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(mountpoint) ")
     }
 
-    func daemons() -> [pid_t] {
+    /// The `recfs mount` processes serving `mountpoint`.
+    static func daemons(of mountpoint: String) -> [pid_t] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
             guard let pid = pid_t(name), let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
             let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }

@@ -67,24 +67,14 @@ final class SettingsFSMount: @unchecked Sendable {
 
     /// Unmounts whatever is left (even a dead mount), ends any daemon of this mount point, removes the folders.
     func tearDown() {
-        if isMounted { _ = try? CLI.run(["unmount", "--lazy", mountpoint], timeout: 30) }
-        if isMounted { umount2(mountpoint, Int32(MNT_DETACH)) }
-        for pid in daemons() { kill(pid, SIGKILL) }
+        MountedStore.clear(mountpoint)
         tmp.remove()
     }
 
-    var isMounted: Bool {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(mountpoint) ")
-    }
+    var isMounted: Bool { MountedStore.isMounted(mountpoint) }
 
     /// The `recfs mount` processes serving this mount point.
-    func daemons() -> [pid_t] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
-            guard let pid = pid_t(name), let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
-            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return args.count > 2 && args[1] == "mount" && args.contains(mountpoint) ? pid : nil
-        }
-    }
+    func daemons() -> [pid_t] { MountedStore.daemons(of: mountpoint) }
 
     /// The bytes of a settings file as read through the mount.
     func read(_ name: String) -> [UInt8]? { SettingsFS.read(path(name)) }
