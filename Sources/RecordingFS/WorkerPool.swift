@@ -10,9 +10,11 @@ final class WorkerPool: @unchecked Sendable {
     private var jobs: [() -> Void] = []
     private var head = 0
     private var stopping = false
+    private var running = 0
     private var threads: [Thread] = []
 
     init(threads count: Int, name: String) {
+        running = count
         for i in 0..<count {
             let t = Thread { [unowned self] in self.work() }
             t.name = "\(name)-\(i)"
@@ -35,6 +37,8 @@ final class WorkerPool: @unchecked Sendable {
             condition.lock()
             while head == jobs.count && !stopping { condition.wait() }
             if head == jobs.count {
+                running -= 1
+                condition.broadcast()
                 condition.unlock()
                 return
             }
@@ -52,11 +56,14 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Lets queued jobs finish, then ends the threads.
-    func stop() {
+    /// Lets queued jobs finish (they reply to the session, so it must outlive them), then ends
+    /// the threads; waits up to `seconds` for that.
+    func stop(seconds: Double = 5) {
+        let deadline = Date().addingTimeInterval(seconds)
         condition.lock()
         stopping = true
         condition.broadcast()
+        while running > 0 && condition.wait(until: deadline) {}
         condition.unlock()
     }
 }
