@@ -77,7 +77,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         try FileManager.default.copyItem(atPath: fixtures + "/calls/legs", toPath: folder.path + "/legs")
         var text = try String(contentsOfFile: file, encoding: .utf8)
         text = text.replacingOccurrences(of: "\"from\": \"", with: "\"from\": \"+1")
-        try text.write(toFile: changed, atomically: true, encoding: .utf8)
+        try text.write(toFile: changed, atomically: false, encoding: .utf8)
         #expect(throws: StoreError.self) { _ = try ingest(store, changed) }
         #expect(try store.recordings(RecordingQuery()).count == 1)
     }
@@ -87,7 +87,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let store = try makeStore(folder)
         let bad = folder.path + "/bad.json"
         try #"{"account": "ACdemo", "callSid": "CAbad", "flow": "../etc", "from": "+1", "to": "+2", "direction": "inbound", "outcome": "completed", "startedAt": "2026-11-24T10:00:00Z", "endedAt": "2026-11-24T09:00:00Z"}"#
-            .write(toFile: bad, atomically: true, encoding: .utf8)
+            .write(toFile: bad, atomically: false, encoding: .utf8)
         let error = #expect(throws: InvalidDocument.self) { _ = try ingest(store, bad) }
         #expect(error?.violations.map(\.path).sorted() == ["endedAt", "flow"])
         #expect(try store.catalog.pool.read { db in try CallRow.fetchCount(db) } == 0)

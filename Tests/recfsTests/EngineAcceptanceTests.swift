@@ -83,7 +83,7 @@ struct EngineAcceptanceTests {
         func store(_ name: String, _ settings: String) throws -> String {
             let s = try StoreHelper.initStore(tmp, name: name)
             let f = tmp.sub("\(name).json")
-            try settings.write(toFile: f, atomically: true, encoding: .utf8)
+            try settings.write(toFile: f, atomically: false, encoding: .utf8)
             try CLI.ok(["settings", "set", "--store", s, f])
             try CLI.ok(["ingest", "--store", s, Fixtures.callFile(Fixtures.dualSid)])
             return s

@@ -148,7 +148,7 @@ struct IngestRefusalTests {
         let before = try Snapshot(store)
         for (name, text) in [("truncated", #"{"account": "ACdemo", "callSid": "#), ("array", "[]"), ("empty", "")] {
             let file = tmp.sub("\(name).json")
-            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            try text.write(toFile: file, atomically: false, encoding: .utf8)
             let r = try CLI.run(["ingest", "--store", store, file])
             expectFailure(r, mentioning: [file])
         }

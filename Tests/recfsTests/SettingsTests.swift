@@ -141,7 +141,7 @@ struct SettingsTests {
         // The user's round trip: show, edit, set (read-only members left in, unchanged).
         let shown = try CLI.ok(["settings", "show", "--store", store]).out
         let same = tmp.sub("same.json")
-        try shown.write(toFile: same, atomically: true, encoding: .utf8)
+        try shown.write(toFile: same, atomically: false, encoding: .utf8)
         let unchanged = try CLI.ok(["settings", "set", "--store", store, same])
         #expect(unchanged.out.contains("no change"), "\(unchanged.summary)")
         #expect(try CLI.ok(["settings", "show", "--store", store]).out == shown)
@@ -149,7 +149,7 @@ struct SettingsTests {
         #expect(shown.components(separatedBy: "\"retentionDays\": 90,").count == 2, "one account.retentionDays in: \(shown)")
         let edited = shown.replacingOccurrences(of: "\"retentionDays\": 90,", with: "\"retentionDays\": 30,")
         let editedFile = tmp.sub("edited.json")
-        try edited.write(toFile: editedFile, atomically: true, encoding: .utf8)
+        try edited.write(toFile: editedFile, atomically: false, encoding: .utf8)
         let valid = try CLI.ok(["settings", "validate", "--store", store, editedFile])
         #expect(valid.out.contains("valid for the Growth plan"), "\(valid.summary)")
         #expect(try CLI.ok(["settings", "show", "--store", store]).out == shown, "validate applied something")
@@ -180,7 +180,7 @@ struct SettingsTests {
 
         // From stdin, a partial document: back to 90; the other fields keep their values.
         let partial = tmp.sub("partial.json")
-        try #"{"account": {"retentionDays": 90}}"#.write(toFile: partial, atomically: true, encoding: .utf8)
+        try #"{"account": {"retentionDays": 90}}"#.write(toFile: partial, atomically: false, encoding: .utf8)
         let fromStdin = try CLI.ok(["settings", "set", "--store", store, "-"], stdin: URL(fileURLWithPath: partial))
         #expect(fromStdin.out.contains("applied"), "\(fromStdin.summary)")
         #expect(try CLI.ok(["settings", "show", "--store", store]).out == shown, "back to the original settings")
@@ -198,7 +198,7 @@ struct SettingsTests {
         func sids(_ date: String) throws -> Set<String> { Set(try StoreHelper.list(store, ["--date", date]).compactMap { $0["callSid"] as? String }) }
         #expect(try sids("2026-11-23") == [])
         let utc = tmp.sub("utc.json")
-        try #"{"account": {"timeZone": "UTC"}}"#.write(toFile: utc, atomically: true, encoding: .utf8)
+        try #"{"account": {"timeZone": "UTC"}}"#.write(toFile: utc, atomically: false, encoding: .utf8)
         try CLI.ok(["settings", "set", "--store", store, utc])
         #expect(try sids("2026-11-23") == [tzEdge])
         #expect(try sids("2026-11-24") == [Fixtures.widebandSid, Fixtures.pausedSid])
@@ -230,8 +230,8 @@ struct SettingsTests {
         #expect(try listed() == [sid, Fixtures.widebandSid], "90 days: both listed")
 
         let r30 = tmp.sub("r30.json"), r90 = tmp.sub("r90.json")
-        try #"{"account": {"retentionDays": 30}}"#.write(toFile: r30, atomically: true, encoding: .utf8)
-        try #"{"account": {"retentionDays": 90}}"#.write(toFile: r90, atomically: true, encoding: .utf8)
+        try #"{"account": {"retentionDays": 30}}"#.write(toFile: r30, atomically: false, encoding: .utf8)
+        try #"{"account": {"retentionDays": 90}}"#.write(toFile: r90, atomically: false, encoding: .utf8)
         let set30 = try CLI.ok(["settings", "set", "--store", store, r30])
         #expect(set30.out.contains("expiry moved for 2 recordings"), "\(set30.summary)")
         #expect(try listed() == [Fixtures.widebandSid], "30 days: the 60-day-old call is past its expiry")
