@@ -13,6 +13,7 @@ public struct FSError: Error, Equatable, CustomStringConvertible {
     public static let notDirectory = FSError(ENOTDIR)
     public static let isDirectory = FSError(EISDIR)
     public static let noAttribute = FSError(ENODATA)
+    public static let notSupported = FSError(EOPNOTSUPP)
     public static let badHandle = FSError(EBADF)
 
     public var description: String { String(cString: strerror(code)) }

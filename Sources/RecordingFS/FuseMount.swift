@@ -4,75 +4,68 @@
 import CFuse3
 import Foundation
 import Glibc
+import Synchronization
 
-/// One mounted filesystem: a FUSE session bound to a mount point.
+/// Set by SIGINT, SIGTERM and SIGHUP (and stop()); the daemon then unmounts and ends.
+private let stopRequested = Atomic<Int32>(0)
+
+/// One mounted store: two FUSE sessions served by one daemon.
 ///
-/// Thread safety: libfuse calls the operations on its worker threads; they reach the
-/// filesystem through the session's userdata and share nothing else.
+/// The recording tree is mounted read-only (the kernel itself answers EROFS to every change,
+/// and, since a read-only superblock has no access times to keep, a folder's cached
+/// attributes survive its listing being read: a second walk of the tree asks nothing).
+/// `.settings/` is a second, writable session mounted over the tree's `.settings` folder.
+///
+/// Thread safety: each session has one loop thread; requests reach the filesystem through
+/// the session's userdata (a FuseSession) and share nothing else.
 public final class FuseMount: @unchecked Sendable {
     public let filesystem: RecordingFileSystem
     public let mountpoint: String
-    /// Answers reads of recordings and settings edits beside the loop thread.
+    /// Answers reads of recordings and settings edits beside the loop threads.
     let workers = WorkerPool(threads: 8, name: "recfs-worker")
-    private var session: OpaquePointer?
-    private var userdata: Unmanaged<FuseMount>?
+    private let tree: FuseSession
+    private var settings: FuseSession?
+    private let notifier: Notifier
 
-    /// Creates the session and mounts it. `mountpoint` must be absolute and normalised (it is
-    /// matched against the mount table). Options are `-o` options (`allow_other`, …).
+    /// Mounts the tree, then `.settings/` over it, and starts serving both. `mountpoint` must
+    /// be absolute and normalised (it is matched against the mount table). Options are `-o`
+    /// options (`allow_other`, …), given to both sessions.
     public init(filesystem: RecordingFileSystem, mountpoint: String, options: [String]) throws {
         self.filesystem = filesystem
         self.mountpoint = mountpoint
-        var ops = makeOperations()
-        var argv = ["recfs", "-o", (["fsname=recfs", "subtype=recfs"] + options).joined(separator: ",")]
-        let cArgs = argv.map { strdup($0) }
-        defer { cArgs.forEach { free($0) } }
-        var pointers = cArgs.map { UnsafeMutablePointer<CChar>($0) }
-        argv.removeAll()
-        let retained = Unmanaged.passRetained(self)
-        userdata = retained
-        let se: OpaquePointer? = pointers.withUnsafeMutableBufferPointer { buffer in
-            var args = fuse_args(argc: Int32(buffer.count), argv: buffer.baseAddress, allocated: 0)
-            defer { fuse_opt_free_args(&args) }
-            return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, retained.toOpaque())
-        }
-        guard let se else {
-            retained.release()
-            throw MountError("could not start a FUSE session (bad -o options?)")
-        }
-        session = se
-        guard fuse_session_mount(se, mountpoint) == 0 else {
-            fuse_session_destroy(se)
-            session = nil
-            retained.release()
-            throw MountError("could not mount on \(mountpoint) (is /dev/fuse usable and the folder empty?)")
-        }
+        FuseMount.catchStopSignals()
+        tree = try FuseSession(filesystem: filesystem, workers: workers, root: Node.root.inode, mountpoint: mountpoint,
+                               options: ["fsname=recfs", "subtype=recfs"] + options + ["ro"])
+        notifier = Notifier()
         raiseReadahead()
-        let notifier = Notifier(session: SessionHandle(pointer: se))
-        self.notifier = notifier
-        filesystem.forget = { days, inodes, wait in notifier.forget(days: days, inodes: inodes, wait: wait) }
+        tree.serve()
+        // The settings mount needs the tree served: the kernel looks `.settings` up through it.
+        do {
+            let s = try FuseSession(filesystem: filesystem, workers: workers, root: Node.settings(.folder).inode,
+                                    mountpoint: mountpoint + (mountpoint.hasSuffix("/") ? "" : "/") + ".settings",
+                                    options: ["fsname=recfs-settings", "subtype=recfs"] + options.filter { $0 != "ro" })
+            s.serve()
+            settings = s
+        } catch {
+            tree.stop()
+            workers.stop()
+            tree.destroy()
+            throw error
+        }
+        notifier.sessions = [tree, settings!]
+        filesystem.forget = { [notifier] days, inodes, wait in notifier.forget(days: days, inodes: inodes, wait: wait) }
     }
 
-    private var notifier: Notifier?
-
-    /// Serves requests until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP), then unmounts.
+    /// Serves until the tree is unmounted or the daemon is told to stop (SIGINT, SIGTERM,
+    /// SIGHUP, or stop()); then unmounts `.settings/` and the tree, in that order.
     ///
-    /// The loop runs on a thread of its own. A signal may land on any of the process's threads,
-    /// so its handler only marks the session as exited; this thread sees the mark and unmounts,
-    /// which ends the loop's blocked reads.
+    /// A signal may land on any of the process's threads, so its handler only raises a flag;
+    /// this thread sees it and unmounts, which ends the loops' blocked reads. (libfuse's own
+    /// handlers mark the session as exited, and an exited session drops the requests it has
+    /// read: the unmount of `.settings/`, which needs the tree served, would hang.)
     public func run() {
-        guard let se = session else { return }
-        fuse_set_signal_handlers(se)
-        let finished = LoopState()
-        let handle = SessionHandle(pointer: se)
-        let loop = Thread {
-            // One thread reads every request and answers metadata itself; reads of recordings
-            // and settings edits go to the workers (FuseOperations).
-            _ = fuse_session_loop(handle.pointer)
-            finished.finish()
-        }
-        loop.start()
         var ticks = 0
-        while !finished.isFinished {
+        while !tree.isFinished, stopRequested.load(ordering: .relaxed) == 0 {
             ticks += 1
             // Calls ingested or expired, and settings changed by `recfs settings set` (another
             // process), reach the kernel's caches here.
@@ -80,36 +73,33 @@ public final class FuseMount: @unchecked Sendable {
                 filesystem.settingsMayHaveChanged()
                 filesystem.followCatalog()
             }
-            if fuse_session_exited(se) != 0 {
-                fuse_session_unmount(se)
-                unmounted = true
-                finished.wait(seconds: 10)
-                break
-            }
-            finished.wait(seconds: 0.05)
+            tree.waitForEnd(seconds: 0.05)
         }
-        fuse_remove_signal_handlers(se)
         close()
     }
 
-    private var unmounted = false
+    /// Asks the daemon to stop (it then unmounts).
+    public func stop() { stopRequested.store(1, ordering: .relaxed) }
 
-    /// Asks the loop to stop (it then unmounts).
-    public func stop() {
-        if let se = session { fuse_session_exit(se) }
+    private static func catchStopSignals() {
+        _ = stopRequested.load(ordering: .relaxed)  // initialised here, never first in the handler
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in stopRequested.store(1, ordering: .relaxed) }
+        sigemptyset(&action.sa_mask)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaction(signal, &action, nil) }
+        // Replies written to a connection the kernel has dropped must not end the daemon.
+        signal(SIGPIPE, SIG_IGN)
     }
 
-    /// Unmounts and frees the session.
+    /// Unmounts both sessions and frees them.
     public func close() {
-        guard let se = session else { return }
         filesystem.forget = nil
-        notifier?.stop()
+        notifier.stop()
+        settings?.stop()
+        tree.stop()
         workers.stop()
-        session = nil
-        if !unmounted { fuse_session_unmount(se) }
-        fuse_session_destroy(se)
-        userdata?.release()
-        userdata = nil
+        settings?.destroy()
+        tree.destroy()
     }
 
     /// The kernel caps a FUSE mount's readahead at 128 KiB unless its backing device's
@@ -127,6 +117,105 @@ public final class FuseMount: @unchecked Sendable {
     }
 }
 
+/// One FUSE session: a kernel connection, its mount point, and the thread that reads its
+/// requests. The kernel calls a session's root inode 1; `root` is the node that stands for.
+final class FuseSession: @unchecked Sendable {
+    let filesystem: RecordingFileSystem
+    let workers: WorkerPool
+    let root: UInt64
+    let mountpoint: String
+    /// Set once, by init.
+    private(set) var pointer: OpaquePointer!
+    private var userdata: Unmanaged<FuseSession>?
+    private let loop = LoopState()
+    private var unmounted = false
+    private var destroyed = false
+
+    init(filesystem: RecordingFileSystem, workers: WorkerPool, root: UInt64, mountpoint: String, options: [String]) throws {
+        self.filesystem = filesystem
+        self.workers = workers
+        self.root = root
+        self.mountpoint = mountpoint
+        var ops = makeOperations()
+        let argv: [String] = ["recfs", "-o", options.joined(separator: ",")]
+        let cArgs = argv.map { strdup($0) }
+        defer { cArgs.forEach { free($0) } }
+        var pointers = cArgs.map { UnsafeMutablePointer<CChar>($0) }
+        let retained = Unmanaged.passRetained(self)
+        let se: OpaquePointer? = pointers.withUnsafeMutableBufferPointer { buffer in
+            var args = fuse_args(argc: Int32(buffer.count), argv: buffer.baseAddress, allocated: 0)
+            defer { fuse_opt_free_args(&args) }
+            return fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, retained.toOpaque())
+        }
+        guard let se else {
+            retained.release()
+            throw MountError("could not start a FUSE session (bad -o options?)")
+        }
+        guard fuse_session_mount(se, mountpoint) == 0 else {
+            fuse_session_destroy(se)
+            retained.release()
+            throw MountError("could not mount on \(mountpoint) (is /dev/fuse usable and the folder empty?)")
+        }
+        pointer = se
+        userdata = retained
+    }
+
+    /// The node a kernel inode number stands for.
+    @inline(__always) func node(_ ino: fuse_ino_t) -> UInt64 { ino == 1 ? root : UInt64(ino) }
+
+    /// The kernel's number for a node of this session, or nil if the session never shows it.
+    func kernelInode(_ node: UInt64) -> fuse_ino_t? {
+        if node == root { return 1 }
+        let settingsNode: Bool
+        if case .settings? = Node(inode: node) { settingsNode = true } else { settingsNode = false }
+        return root == Node.root.inode || settingsNode ? fuse_ino_t(node) : nil
+    }
+
+    /// Starts the loop thread: one thread reads every request and answers metadata itself;
+    /// reads of recordings and settings edits go to the workers (FuseOperations).
+    ///
+    /// The loop ends only when the session is unmounted (the kernel answers ENODEV), not when
+    /// a signal marks the session as exited (libfuse's own loop would): the daemon unmounts
+    /// `.settings/` first, and that needs the tree served until it is gone.
+    func serve() {
+        let handle = SessionHandle(pointer: pointer), loop = loop
+        let thread = Thread {
+            var buffer = fuse_buf()
+            while true {
+                let n = fuse_session_receive_buf(handle.pointer, &buffer)
+                if n == -EINTR || n == -EAGAIN { continue }
+                if n <= 0 { break }
+                fuse_session_process_buf(handle.pointer, &buffer)
+            }
+            free(buffer.mem)
+            loop.finish()
+        }
+        thread.name = "recfs-loop"
+        thread.start()
+    }
+
+    var isFinished: Bool { loop.isFinished }
+
+    func waitForEnd(seconds: Double) { loop.wait(seconds: seconds) }
+
+    /// Unmounts (if still mounted) and waits for the loop to end (the kernel ends it).
+    func stop() {
+        guard !unmounted else { return }
+        unmounted = true
+        fuse_session_unmount(pointer)
+        loop.wait(seconds: 10)
+    }
+
+    /// Frees the session; after stop(), once the workers have replied to what they held.
+    func destroy() {
+        guard !destroyed else { return }
+        destroyed = true
+        fuse_session_destroy(pointer)
+        userdata?.release()
+        userdata = nil
+    }
+}
+
 /// A session pointer handed to the loop's thread (libfuse's session is thread-safe for this).
 private struct SessionHandle: @unchecked Sendable {
     let pointer: OpaquePointer
@@ -137,12 +226,11 @@ private struct SessionHandle: @unchecked Sendable {
 /// may hold a lock the notification needs) and waits for them a little, so a change made
 /// through the mount shows by the time its close() returns.
 private final class Notifier: @unchecked Sendable {
-    private let session: SessionHandle
     private let queue = DispatchQueue(label: "recfs.notify")
     private let lock = NSLock()
     private var stopped = false
-
-    init(session: SessionHandle) { self.session = session }
+    /// Set once both sessions are mounted.
+    var sessions: [FuseSession] = []
 
     func forget(days: [String], inodes: [UInt64], wait: Bool) {
         let done = DispatchSemaphore(value: 0)
@@ -151,12 +239,19 @@ private final class Notifier: @unchecked Sendable {
             lock.lock()
             defer { lock.unlock() }
             guard !stopped else { return }
-            // Forgetting a date folder forgets everything the kernel holds beneath it.
-            for day in days {
-                _ = day.withCString { fuse_lowlevel_notify_inval_entry(session.pointer, 1, $0, day.utf8.count) }
+            for session in sessions {
+                // Forgetting a date folder forgets everything the kernel holds beneath it.
+                if session.root == Node.root.inode {
+                    for day in days {
+                        _ = day.withCString { fuse_lowlevel_notify_inval_entry(session.pointer, 1, $0, day.utf8.count) }
+                    }
+                }
+                // Attributes, pages and cached listings.
+                for inode in inodes {
+                    guard let ino = session.kernelInode(inode) else { continue }
+                    _ = fuse_lowlevel_notify_inval_inode(session.pointer, ino, 0, 0)
+                }
             }
-            // Attributes, pages and cached listings.
-            for inode in inodes { _ = fuse_lowlevel_notify_inval_inode(session.pointer, fuse_ino_t(inode), 0, 0) }
         }
         if wait { _ = done.wait(timeout: .now() + 2) }
     }

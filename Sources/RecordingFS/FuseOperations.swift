@@ -5,21 +5,25 @@ import CFuse3
 import Glibc
 import RecordingStore
 
-/// The mount behind a request.
+/// The session behind a request.
 @inline(__always)
-private func mount(_ req: fuse_req_t?) -> FuseMount {
-    Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
+private func session(_ req: fuse_req_t?) -> FuseSession {
+    Unmanaged<FuseSession>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
 }
 
 /// The filesystem behind a request.
 @inline(__always)
-private func filesystem(_ req: fuse_req_t?) -> RecordingFileSystem { mount(req).filesystem }
+private func filesystem(_ req: fuse_req_t?) -> RecordingFileSystem { session(req).filesystem }
+
+/// The node the kernel means by `ino` (each session calls its own root 1).
+@inline(__always)
+private func node(_ req: fuse_req_t?, _ ino: fuse_ino_t) -> UInt64 { session(req).node(ino) }
 
 /// Runs a request's work on a worker thread (it replies from there): reads that decrypt, and
 /// settings edits, which apply a catalog transaction and may wait for kernel notifications.
 @inline(__always)
 private func offload(_ req: fuse_req_t?, _ work: @escaping @Sendable () -> Void) {
-    mount(req).workers.submit(work)
+    session(req).workers.submit(work)
 }
 
 /// A request pointer handed to a worker (libfuse allows replying from any thread).
@@ -89,7 +93,7 @@ func makeOperations() -> fuse_lowlevel_ops {
     ops.lookup = { req, parent, name in
         let fs = filesystem(req)
         do throws(FSError) {
-            var e = entry(try fs.lookup(parent: UInt64(parent), name: String(cString: name!), caller: caller(req)), fs)
+            var e = entry(try fs.lookup(parent: node(req, parent), name: String(cString: name!), caller: caller(req)), fs)
             fuse_reply_entry(req, &e)
         } catch {
             fuse_reply_err(req, error.code)
@@ -102,7 +106,7 @@ func makeOperations() -> fuse_lowlevel_ops {
     ops.getattr = { req, ino, _ in
         let fs = filesystem(req)
         do throws(FSError) {
-            let a = try fs.getattr(UInt64(ino), caller: caller(req))
+            let a = try fs.getattr(node(req, ino), caller: caller(req))
             var st = a.stat(uid: fs.uid, gid: fs.gid)
             fuse_reply_attr(req, &st, a.timeout)
         } catch {
@@ -113,12 +117,12 @@ func makeOperations() -> fuse_lowlevel_ops {
     ops.open = { req, ino, fi in
         let fs = filesystem(req)
         do throws(FSError) {
-            let handle = try fs.open(UInt64(ino), flags: fi!.pointee.flags, caller: caller(req))
+            let handle = try fs.open(node(req, ino), flags: fi!.pointee.flags, caller: caller(req))
             fi!.pointee.fh = handle
             // Recordings never change: keep the kernel's cached pages across opens. Settings
             // files and call.json change: their pages are dropped at each open.
-            fi!.pointee.keep_cache = fs.keepsCache(UInt64(ino)) ? 1 : 0
-            fi!.pointee.direct_io = fs.bypassesCache(UInt64(ino)) ? 1 : 0
+            fi!.pointee.keep_cache = fs.keepsCache(node(req, ino)) ? 1 : 0
+            fi!.pointee.direct_io = fs.bypassesCache(node(req, ino)) ? 1 : 0
             fuse_reply_open(req, fi)
         } catch {
             fuse_reply_err(req, error.code)
@@ -161,7 +165,7 @@ func makeOperations() -> fuse_lowlevel_ops {
     ops.create = { req, parent, name, mode, fi in
         let fs = filesystem(req)
         do throws(FSError) {
-            let made = try fs.create(parent: UInt64(parent), name: String(cString: name!), mode: mode,
+            let made = try fs.create(parent: node(req, parent), name: String(cString: name!), mode: mode,
                                      flags: fi!.pointee.flags, caller: caller(req))
             fi!.pointee.fh = made.handle
             var e = entry(made.attributes, fs)
@@ -192,11 +196,11 @@ func makeOperations() -> fuse_lowlevel_ops {
         if toSet & FUSE_SET_ATTR_UID != 0 { change.uid = st.st_uid }
         if toSet & FUSE_SET_ATTR_GID != 0 { change.gid = st.st_gid }
         change.times = toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW) != 0
-        let handle = fi?.pointee.fh, who = caller(req), r = Request(pointer: req), settingsChange = change
+        let handle = fi?.pointee.fh, who = caller(req), r = Request(pointer: req), settingsChange = change, target = node(req, ino)
         // A truncate by name applies settings at once: on a worker, like other edits.
         offload(req) {
             do throws(FSError) {
-                let a = try fs.setattr(UInt64(ino), settingsChange, handle: handle, caller: who)
+                let a = try fs.setattr(target, settingsChange, handle: handle, caller: who)
                 var out = a.stat(uid: fs.uid, gid: fs.gid)
                 fuse_reply_attr(r.pointer, &out, a.timeout)
             } catch {
@@ -207,9 +211,10 @@ func makeOperations() -> fuse_lowlevel_ops {
 
     ops.rename = { req, parent, name, newParent, newName, flags in
         let from = String(cString: name!), to = String(cString: newName!), who = caller(req), r = Request(pointer: req)
+        let source = node(req, parent), destination = node(req, newParent)
         offload(req) {
             do throws(FSError) {
-                try filesystem(r.pointer).rename(parent: UInt64(parent), name: from, newParent: UInt64(newParent),
+                try filesystem(r.pointer).rename(parent: source, name: from, newParent: destination,
                                                  newName: to, flags: UInt32(flags), caller: who)
                 fuse_reply_err(r.pointer, 0)
             } catch {
@@ -219,10 +224,10 @@ func makeOperations() -> fuse_lowlevel_ops {
     }
 
     ops.unlink = { req, parent, name in
-        let target = String(cString: name!), who = caller(req), r = Request(pointer: req)
+        let target = String(cString: name!), who = caller(req), r = Request(pointer: req), folder = node(req, parent)
         offload(req) {
             do throws(FSError) {
-                try filesystem(r.pointer).unlink(parent: UInt64(parent), name: target, caller: who)
+                try filesystem(r.pointer).unlink(parent: folder, name: target, caller: who)
                 fuse_reply_err(r.pointer, 0)
             } catch {
                 fuse_reply_err(r.pointer, error.code)
@@ -256,7 +261,7 @@ func makeOperations() -> fuse_lowlevel_ops {
 
     ops.getxattr = { req, ino, name, size in
         do throws(FSError) {
-            let value = try filesystem(req).getxattr(UInt64(ino), name: String(cString: name!))
+            let value = try filesystem(req).getxattr(node(req, ino), name: String(cString: name!))
             replyXattr(req, value, size)
         } catch {
             fuse_reply_err(req, error.code)
@@ -265,7 +270,7 @@ func makeOperations() -> fuse_lowlevel_ops {
 
     ops.listxattr = { req, ino, size in
         do throws(FSError) {
-            let names = try filesystem(req).listxattr(UInt64(ino))
+            let names = try filesystem(req).listxattr(node(req, ino))
             replyXattr(req, names.flatMap { Array($0.utf8) + [0] }, size)
         } catch {
             fuse_reply_err(req, error.code)
@@ -273,20 +278,20 @@ func makeOperations() -> fuse_lowlevel_ops {
     }
 
     ops.access = { req, ino, mask in
-        fuse_reply_err(req, filesystem(req).access(UInt64(ino), mask: mask, caller: caller(req)))
+        fuse_reply_err(req, filesystem(req).access(node(req, ino), mask: mask, caller: caller(req)))
     }
 
     // The recording tree is read-only (EROFS); `.settings/` holds files only (EPERM).
-    ops.mknod = { req, parent, _, _, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
-    ops.mkdir = { req, parent, _, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
-    ops.rmdir = { req, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
-    ops.symlink = { req, _, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
-    ops.link = { req, _, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: UInt64(parent)).code) }
+    ops.mknod = { req, parent, _, _, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: node(req, parent)).code) }
+    ops.mkdir = { req, parent, _, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: node(req, parent)).code) }
+    ops.rmdir = { req, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: node(req, parent)).code) }
+    ops.symlink = { req, _, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: node(req, parent)).code) }
+    ops.link = { req, _, parent, _ in fuse_reply_err(req, filesystem(req).refuseChange(in: node(req, parent)).code) }
     ops.setxattr = { req, ino, _, _, _, _ in
-        fuse_reply_err(req, filesystem(req).isSettings(UInt64(ino)) ? ENOTSUP : EROFS)
+        fuse_reply_err(req, filesystem(req).isSettings(node(req, ino)) ? ENOTSUP : EROFS)
     }
     ops.removexattr = { req, ino, _ in
-        fuse_reply_err(req, filesystem(req).isSettings(UInt64(ino)) ? ENOTSUP : EROFS)
+        fuse_reply_err(req, filesystem(req).isSettings(node(req, ino)) ? ENOTSUP : EROFS)
     }
     return ops
 }
@@ -347,7 +352,7 @@ private func replyDirectory(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ size: Int, 
             guard add(position == 0 ? "." : "..", dot) else { break }
         }
         if position >= 2 {
-            for item in try fs.readdir(UInt64(ino), offset: position - 2, caller: caller(req)) {
+            for item in try fs.readdir(node(req, ino), offset: position - 2, caller: caller(req)) {
                 guard add(item.name, entry(item.attributes, fs)) else { break }
             }
         }

@@ -206,7 +206,9 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         let dest = m.tmp.sub("copy")
         let first = try tool("/usr/bin/rsync", ["-a", m.mountpoint + "/", dest + "/"])
         #expect(first.status == 0, "\(first.out)")
-        #expect(StoreHelper.files(under: dest) == m.files())
+        // `.settings/` is a mount of its own: rsync crosses into it, FileManager's walk does not.
+        #expect(StoreHelper.files(under: dest).filter { !$0.hasPrefix(".settings/") } == m.files())
+        #expect(StoreHelper.files(under: dest).contains(".settings/retention.json"))
         func transferred() throws -> Int? {
             let r = try tool("/usr/bin/rsync", ["-a", "--stats", m.mountpoint + "/", dest + "/"])
             let line = r.out.split(separator: "\n").first { $0.hasPrefix("Number of regular files transferred") }
@@ -235,8 +237,9 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(daemons.count == 1)
         for pid in daemons { kill(pid, SIGKILL) }
         usleep(200_000)
-        var st = stat()
-        #expect(stat(m.mountpoint, &st) == -1 && errno == ENOTCONN)
+        // What df sees (a stat may still be answered from the kernel's cached attributes).
+        var st = statvfs()
+        #expect(statvfs(m.mountpoint, &st) == -1 && errno == ENOTCONN)
         let refused = try CLI.run(["mount", "--store", m.store, m.mountpoint])
         #expect(refused.status != 0)
         #expect(refused.err.contains("dead") && refused.err.contains("recfs unmount"), "\(refused.summary)")

@@ -136,10 +136,12 @@ enum MountTable {
             .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
     }
 
-    /// Whether the mount at `path` answers (a dead FUSE mount gives ENOTCONN).
+    /// Whether the mount at `path` answers (a dead FUSE mount gives ENOTCONN). Asks with
+    /// statvfs, which the kernel always passes to the daemon: a stat may be answered from
+    /// attributes the kernel still holds.
     static func isDead(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) != 0 && errno == ENOTCONN
+        var st = statvfs()
+        return statvfs(path, &st) != 0 && errno == ENOTCONN
     }
 
     /// Refuses a mount point that is missing, not a folder, already mounted, or a dead mount.
