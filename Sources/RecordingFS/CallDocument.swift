@@ -1,62 +1,20 @@
-// CallDocument: the `call.json` of a call folder — parties, times, outcome, the recording's
-// shape, where it is stored and until when — made from the catalog, the same bytes every time.
+// CallDocument: the size of a call folder's `call.json` (the document itself is built by the
+// store: Store+CallDocument) and the extended attributes of a call and its files.
 
 import RecordingCore
 import RecordingStore
 
 extension RecordingFileSystem {
-    /// The size of `call.json`, from the cache when it was built before.
-    func callDocumentSize(_ r: RecordingRow) throws -> Int64 {
-        let key = SizeCache.Key(number: r.number ?? 0, expiresAt: r.expiresAt)
+    /// The size of `call.json`: catalogued since v4; built once and cached for recordings
+    /// ingested before.
+    func callDocumentSize(_ c: CallFolder, now: Int64) throws -> Int64 {
+        if let size = c.documentSize { return size }
+        let key = SizeCache.Key(number: c.number, expiresAt: c.expiresAt)
         if let size = documentSizes.get(key) { return size }
-        let size = Int64(try callDocument(r).count)
+        guard let r = try store.recording(number: c.number, now: now) else { throw FSError.noEntry }
+        let size = Int64(try store.callDocument(r).count)
         documentSizes.set(key, size)
         return size
-    }
-
-    /// The bytes of `call.json` for a recording: the call and recording as pretty JSON, then
-    /// the catalogued decision (effective settings with their reasons) as stored.
-    func callDocument(_ r: RecordingRow) throws -> [UInt8] {
-        let call = try store.call(r.callSid)
-        func time(_ ms: Int64?) -> JSONValue { ms.map { .string(Timestamp(milliseconds: $0).description) } ?? .null }
-        let doc = JSONValue.object([
-            ("callSid", .string(call.sid)),
-            ("account", .string(call.accountSid)),
-            ("flow", .string(call.flow)),
-            ("direction", .string(call.direction)),
-            ("from", .string(call.fromNumber)),
-            ("to", .string(call.toNumber)),
-            ("callerId", call.callerId.map(JSONValue.string) ?? .null),
-            ("outcome", .string(call.outcome)),
-            ("startedAt", time(call.startedAt)),
-            ("answeredAt", time(call.answeredAt)),
-            ("connectedAt", time(call.connectedAt)),
-            ("endedAt", time(call.endedAt)),
-            ("recording", .object([
-                ("file", .string(r.fileName)),
-                ("format", .string(r.format)),
-                ("mode", .string(r.mode)),
-                ("channels", .int(r.channels)),
-                ("channelMap", (try? JSONValue.parse(r.channelMap)) ?? .null),
-                ("sampleRate", .int(r.sampleRate)),
-                ("bitsPerSample", .int(r.bitsPerSample)),
-                ("durationMs", .number(String(r.durationMs))),
-                ("recordedFrom", time(r.recordedFrom)),
-                ("size", .number(String(r.plaintextSize))),
-                ("sha256", .string(r.sha256)),
-            ])),
-            ("storage", .object([
-                ("kind", .string("default")),
-                ("region", .string(r.region)),
-                ("encryption", .string("AES-256-GCM, per-recording data key wrapped by account key \(r.keyId)")),
-            ])),
-            ("retention", .object([("expiresAt", time(r.expiresAt))])),
-        ])
-        // The decision is catalogued as compact JSON; it goes in as it is, not parsed again.
-        var text = doc.prettyPrinted()
-        text.removeLast(2)  // "\n}"
-        text += ",\n  \"settings\": " + call.effectiveSettings + "\n}\n"
-        return Array(text.utf8)
     }
 
     /// The extended attributes of a call folder or one of its files.

@@ -48,7 +48,7 @@ extension RecordingFileSystem {
                 }
                 return OpenFile(row: r, content: .channel(reader, channel: kind == .agent ? 0 : 1, header: header, size: size))
             case .callJSON:
-                return OpenFile(row: r, content: .bytes(try callDocument(r)))
+                return OpenFile(row: r, content: .bytes(try store.callDocument(r)))
             }
         }
         return files.insert(file)

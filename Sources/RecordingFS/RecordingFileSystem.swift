@@ -31,9 +31,13 @@ public final class RecordingFileSystem: @unchecked Sendable {
     let files = HandleTable<OpenFile>()
     /// Recent folder listings, so a large folder read in many requests is listed once.
     let listings = ListingCache()
-    /// Sizes of `call.json` documents by recording number and expiry (a retention change
-    /// makes a new document), so listing a call folder does not rebuild its document.
+    /// Sizes of `call.json` documents of recordings ingested before the catalog kept them, by
+    /// recording number and expiry, so listing a call folder does not rebuild its document.
     let documentSizes = SizeCache()
+    /// Call folders listed lately, by recording number, and the flow folders of dates.
+    /// Forgotten whenever recordings come, go or change (followCatalog, settingsMayHaveChanged).
+    let callFolders = CallFolderCache()
+    let folderCounts: FlowFolderCache
     let problems = ProblemLog()
 
     public init(store: Store, uid: uid_t = getuid(), gid: gid_t = getgid()) throws {
@@ -44,6 +48,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
         self.state = LockedState(dates: try store.localDates(), version: stamp.version,
                                  newestNumber: try store.newestRecordingNumber(), checkedAt: store.now)
         self.settings = SettingsTree(store: store, owner: uid, group: gid, log: problems)
+        self.folderCounts = FlowFolderCache(clears: callFolders)
         settings.applied = { [unowned self] in self.settingsMayHaveChanged() }
         settings.folderChanged = { [unowned self] folder in self.forget?([], [folder.inode], false) }
     }
@@ -59,6 +64,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
             $0.checkedAt = now
         }
         guard !changes.places.isEmpty else { return }
+        callFolders.clear()
         let dates = self.dates
         var inodes: Set<UInt64> = [Node.root.inode]
         for place in Set(changes.places) {
@@ -83,6 +89,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
             return Array(s.shownDays)
         }
         listings.clear()
+        callFolders.clear()
         forget?(shown, [Node.root.inode] + settings.inodes, true)
     }
 
@@ -109,7 +116,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 shown(name)
                 return try dayAttributes(folder, now: now)
             case .day(let day):
-                guard let folder = try store.flowFolders(day: day, dates: dates, now: now).first(where: { $0.name == name }) else {
+                guard let folder = try flowFolders(day, now: now).first(where: { $0.name == name }) else {
                     throw FSError.noEntry
                 }
                 return flowAttributes(day: day, folder)
@@ -121,9 +128,9 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 }
                 return callAttributes(c, now: now)
             case .call(let number):
-                guard let r = try store.recording(number: number, now: now),
-                      let kind = CallFile.allCases.first(where: { fileName($0, of: r) == name }) else { throw FSError.noEntry }
-                return try fileAttributes(r, kind, now: now)
+                guard let c = try callFolder(number, now: now),
+                      let kind = CallFile.allCases.first(where: { fileName($0, of: c) == name }) else { throw FSError.noEntry }
+                return try fileAttributes(c, kind, now: now)
             case .file:
                 throw FSError.notDirectory
             case .settings:
@@ -148,16 +155,16 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 return try dayAttributes(folder, now: now)
             case .flow(let day, let number):
                 guard let flow = try store.flow(number: number),
-                      let folder = try store.flowFolders(day: day, dates: dates, now: now).first(where: { $0.name == flow.name }) else {
+                      let folder = try flowFolders(day, now: now).first(where: { $0.name == flow.name }) else {
                     throw FSError.noEntry
                 }
                 return flowAttributes(day: day, folder)
             case .call(let number):
-                guard let c = try store.callFolder(number: number, now: now) else { throw FSError.noEntry }
+                guard let c = try callFolder(number, now: now) else { throw FSError.noEntry }
                 return callAttributes(c, now: now)
             case .file(let number, let kind):
-                guard let r = try store.recording(number: number, now: now) else { throw FSError.noEntry }
-                return try fileAttributes(r, kind, now: now)
+                guard let c = try callFolder(number, now: now) else { throw FSError.noEntry }
+                return try fileAttributes(c, kind, now: now)
             case .settings:
                 throw FSError.noEntry
             }
@@ -165,7 +172,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
     }
 
     func dayAttributes(_ folder: DayFolder, now: Int64) throws -> FileAttributes {
-        let flows = try store.flowFolders(day: folder.day, dates: dates, now: now)
+        let flows = try flowFolders(folder.day, now: now)
         return FileAttributes(inode: Node.day(folder.day).inode, isDirectory: true, size: 4096, links: UInt32(2 + flows.count),
                               mtime: folder.newestStart, timeout: folderTimeout)
     }
@@ -184,10 +191,6 @@ public final class RecordingFileSystem: @unchecked Sendable {
         max(0, min(immutableTimeout, Double(expires - now) / 1000))
     }
 
-    func callAttributes(_ r: RecordingRow, now: Int64) -> FileAttributes {
-        callAttributes(number: r.number ?? 0, start: r.callStartedAt, expires: r.expiresAt, now: now)
-    }
-
     func callAttributes(_ c: CallFolder, now: Int64) -> FileAttributes {
         callAttributes(number: c.number, start: c.callStartedAt, expires: c.expiresAt, now: now)
     }
@@ -197,29 +200,48 @@ public final class RecordingFileSystem: @unchecked Sendable {
                        mtime: start, timeout: timeout(expires: expires, now: now))
     }
 
-    func fileAttributes(_ r: RecordingRow, _ kind: CallFile, now: Int64) throws -> FileAttributes {
+    func fileAttributes(_ c: CallFolder, _ kind: CallFile, now: Int64) throws -> FileAttributes {
         let size: Int64
         switch kind {
-        case .recording: size = r.plaintextSize
+        case .recording: size = c.plaintextSize
         case .agent, .customer:
-            guard r.channels == 2 else { throw FSError.noEntry }
-            size = ChannelView.size(stereoSize: r.plaintextSize)
-        case .callJSON: size = try callDocumentSize(r)
+            guard c.channels == 2 else { throw FSError.noEntry }
+            size = ChannelView.size(stereoSize: c.plaintextSize)
+        case .callJSON: size = try callDocumentSize(c, now: now)
         }
         // call.json shows the expiry: it changes when a retention change moves that.
-        let mtime = kind == .callJSON ? max(r.callStartedAt, r.expiryChangedAt ?? 0) : r.callStartedAt
-        return FileAttributes(inode: Node.file(r.number ?? 0, kind).inode, isDirectory: false, size: size, links: 1,
-                              mtime: mtime, timeout: timeout(r, now: now))
+        let mtime = kind == .callJSON ? max(c.callStartedAt, c.expiryChangedAt ?? 0) : c.callStartedAt
+        return FileAttributes(inode: Node.file(c.number, kind).inode, isDirectory: false, size: size, links: 1,
+                              mtime: mtime, timeout: timeout(expires: c.expiresAt, now: now))
     }
 
     /// The name of a call folder's file, or nil when the recording has no such file.
-    func fileName(_ kind: CallFile, of r: RecordingRow) -> String? {
+    func fileName(_ kind: CallFile, of c: CallFolder) -> String? {
         switch kind {
-        case .recording: return r.fileName
-        case .agent: return r.channels == 2 ? "agent.wav" : nil
-        case .customer: return r.channels == 2 ? "customer.wav" : nil
+        case .recording: return c.fileName
+        case .agent: return c.channels == 2 ? "agent.wav" : nil
+        case .customer: return c.channels == 2 ? "customer.wav" : nil
         case .callJSON: return "call.json"
         }
+    }
+
+    /// The flow folders of a date: counted once, then kept until a recording in them expires
+    /// or the tree changes (followCatalog, settingsMayHaveChanged).
+    func flowFolders(_ day: Int64, now: Int64) throws -> [FlowFolder] {
+        if let kept = folderCounts.get(day, now: now) { return kept }
+        let generation = callFolders.generation
+        let flows = try store.flowFolders(day: day, dates: dates, now: now)
+        folderCounts.set(day, flows, readAt: generation)
+        return flows
+    }
+
+    /// A live call folder by recording number: from the folders listed lately, else the catalog.
+    func callFolder(_ number: Int64, now: Int64) throws -> CallFolder? {
+        if let c = callFolders.get(number) { return c.expiresAt > now ? c : nil }
+        let generation = callFolders.generation
+        guard let c = try store.callFolder(number: number, now: now) else { return nil }
+        callFolders.add([c], readAt: generation)
+        return c
     }
 
     // MARK: - Folders
@@ -253,18 +275,20 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 days.forEach { shown($0.name) }
                 return [DirectoryEntry(name: ".settings", attributes: settingsFolder!)] + days
             case .day(let day):
-                return try store.flowFolders(day: day, dates: dates, now: now).map {
+                return try flowFolders(day, now: now).map {
                     DirectoryEntry(name: $0.name, attributes: flowAttributes(day: day, $0))
                 }
             case .flow(let day, let number):
                 guard let flow = try store.flow(number: number) else { throw FSError.noEntry }
-                return try store.callFolders(day: day, flow: flow.name, dates: dates, now: now).map {
-                    DirectoryEntry(name: $0.callSid, attributes: callAttributes($0, now: now))
-                }
+                let generation = callFolders.generation
+                let folders = try store.callFolders(day: day, flow: flow.name, dates: dates, now: now)
+                // A walk lists each of these next: it then needs nothing from the catalog.
+                callFolders.add(folders, readAt: generation)
+                return folders.map { DirectoryEntry(name: $0.callSid, attributes: callAttributes($0, now: now)) }
             case .call(let number):
-                guard let r = try store.recording(number: number, now: now) else { throw FSError.noEntry }
+                guard let c = try callFolder(number, now: now) else { throw FSError.noEntry }
                 return try CallFile.allCases.compactMap { kind in
-                    try fileName(kind, of: r).map { DirectoryEntry(name: $0, attributes: try fileAttributes(r, kind, now: now)) }
+                    try fileName(kind, of: c).map { DirectoryEntry(name: $0, attributes: try fileAttributes(c, kind, now: now)) }
                 }
             case .file:
                 throw FSError.notDirectory
@@ -390,6 +414,71 @@ final class SizeCache: @unchecked Sendable {
         lock.withLock {
             if sizes.count >= SizeCache.limit { sizes.removeAll(keepingCapacity: true) }
             sizes[key] = size
+        }
+    }
+}
+
+/// Call folders by recording number, bounded: two generations of up to `limit` each; when
+/// the newer fills, the older is dropped (what a walk is listing now stays).
+final class CallFolderCache: @unchecked Sendable {
+    private var newer: [Int64: CallFolder] = [:]
+    private var older: [Int64: CallFolder] = [:]
+    /// Counts clears: folders read from the catalog before a clear are not added after it.
+    private var clears = 0
+    private let lock = NSLock()
+    static let limit = 16_384
+
+    var generation: Int { lock.withLock { clears } }
+
+    func get(_ number: Int64) -> CallFolder? {
+        lock.withLock { newer[number] ?? older[number] }
+    }
+
+    /// Adds folders read from the catalog when `generation` was current.
+    func add(_ folders: [CallFolder], readAt generation: Int) {
+        lock.withLock {
+            guard generation == clears else { return }
+            for c in folders {
+                if newer.count >= CallFolderCache.limit {
+                    older = newer
+                    newer = [:]
+                }
+                newer[c.number] = c
+            }
+        }
+    }
+
+    func clear() {
+        lock.withLock {
+            newer = [:]
+            older = [:]
+            clears += 1
+        }
+    }
+}
+
+/// The flow folders of each date, while no recording in them has expired. Cleared with the
+/// call folder cache (same generation).
+final class FlowFolderCache: @unchecked Sendable {
+    private var days: [Int64: (flows: [FlowFolder], generation: Int, validUntil: Int64)] = [:]
+    private let lock = NSLock()
+    private let clears: CallFolderCache
+
+    init(clears: CallFolderCache) { self.clears = clears }
+
+    func get(_ day: Int64, now: Int64) -> [FlowFolder]? {
+        let generation = clears.generation
+        return lock.withLock {
+            guard let e = days[day], e.generation == generation, now < e.validUntil else { return nil }
+            return e.flows
+        }
+    }
+
+    func set(_ day: Int64, _ flows: [FlowFolder], readAt generation: Int) {
+        let validUntil = flows.map(\.earliestExpiry).min() ?? Int64.max
+        lock.withLock {
+            if days.count > 1024 { days.removeAll() }
+            days[day] = (flows, generation, validUntil)
         }
     }
 }

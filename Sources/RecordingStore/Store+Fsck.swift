@@ -13,10 +13,14 @@ public struct FsckReport: Sendable {
     public var stagingLeftovers: [String] = []
     /// Catalogued recordings whose blob is missing or not the size their plaintext needs.
     public var damaged: [String] = []
+    /// Recordings whose catalogued `call.json` size is not their document's (repair sets it).
+    public var wrongDocumentSizes: [String] = []
+    /// Recordings ingested before sizes were catalogued (catalog v4) whose size repair filled in.
+    public var filledDocumentSizes = 0
     public var checked = 0
     public var repaired = false
 
-    public var isClean: Bool { orphanBlobs.isEmpty && stagingLeftovers.isEmpty && damaged.isEmpty }
+    public var isClean: Bool { orphanBlobs.isEmpty && stagingLeftovers.isEmpty && damaged.isEmpty && wrongDocumentSizes.isEmpty }
 }
 
 extension Store {
@@ -30,7 +34,8 @@ extension Store {
         return try body()
     }
 
-    /// Checks every blob against the catalog; with `repair`, deletes orphans and staging leftovers.
+    /// Checks every blob against the catalog, and every catalogued `call.json` size against its
+    /// document; with `repair`, deletes orphans and staging leftovers and sets the sizes.
     public func fsck(repair: Bool) throws -> FsckReport {
         try withStoreLock(exclusive: repair) {
             var report = FsckReport()
@@ -47,6 +52,19 @@ extension Store {
                     }
                 } catch {
                     report.damaged.append("call \(row.callSid): \(error)")
+                }
+                let size = Int64(try callDocument(row).count)
+                if row.documentSize != size {
+                    if let catalogued = row.documentSize {
+                        report.wrongDocumentSizes.append("call \(row.callSid): call.json is \(size) bytes, the catalog says \(catalogued)")
+                    } else if repair {
+                        report.filledDocumentSizes += 1
+                    }
+                    if repair {
+                        try catalog.pool.write { db in
+                            try db.execute(sql: "UPDATE recording SET documentSize = ? WHERE id = ?", arguments: [size, row.id])
+                        }
+                    }
                 }
             }
             for region in Region.allCases.map(\.rawValue) {

@@ -143,7 +143,7 @@ extension Store {
                 throw StoreError("storing the recording of call \(call.callSid) in \(blobs.name) failed: \(error)")
             }
             let channelMap = "[" + rendered.channelMap.map(JSONValue.quote).joined(separator: ",") + "]"
-            let recording = RecordingRow(
+            var recording = RecordingRow(
                 id: sealed.recordingId, callSid: call.callSid, accountSid: account.sid, flow: call.flow, outcome: call.outcome,
                 callStartedAt: call.startedAt.milliseconds, recordedFrom: rendered.recordedFrom.milliseconds,
                 durationMs: rendered.durationMilliseconds, mode: rendered.mode.rawValue,
@@ -153,6 +153,7 @@ extension Store {
                 wrappedKey: Data(sealed.wrappedKey), keyId: sealed.keyId, createdAt: now,
                 expiresAt: call.startedAt.milliseconds + Int64(record.effective.retentionDays.value) * 86_400_000, purgedAt: nil)
             callRow.recordingId = recording.id
+            recording.documentSize = Int64(Store.callDocument(call: callRow, recording: recording).count)
             do {
                 try catalogue(callRow, recording: recording, actor: actor, now: now)
             } catch {

@@ -65,9 +65,13 @@ extension Store {
             try blobs.rewriteHeader(row.blobKey, header.encoded())
         }
         if row.keyId != keyId {
+            // call.json names the key: its catalogued size follows.
+            var rewrapped = row
+            rewrapped.keyId = keyId
+            let size = Int64(try callDocument(rewrapped).count)
             try catalog.pool.write { db in
-                try db.execute(sql: "UPDATE recording SET keyId = ?, wrappedKey = ? WHERE id = ?",
-                               arguments: [keyId, Data(wrapped), row.id])
+                try db.execute(sql: "UPDATE recording SET keyId = ?, wrappedKey = ?, documentSize = ? WHERE id = ?",
+                               arguments: [keyId, Data(wrapped), size, row.id])
             }
         }
     }

@@ -21,23 +21,58 @@ public struct FlowFolder: Sendable, Equatable {
     public let number: Int64
     public let callCount: Int
     public let newestStart: Int64
+    /// When its first recording expires (the folder's count is right until then).
+    public let earliestExpiry: Int64
 }
 
-/// A call folder: a live recording as a flow folder lists it.
+/// A call folder: a live recording as a flow folder lists it, with what its files' names and
+/// attributes need (a walk lists a call folder right after its flow folder: nothing more is
+/// read for it).
 public struct CallFolder: Sendable {
     public let callSid: String
     public let number: Int64
     public let callStartedAt: Int64
     public let expiresAt: Int64
     public let flow: String
+    public let format: String
+    public let channels: Int
+    public let plaintextSize: Int64
+    public let expiryChangedAt: Int64?
+    /// nil for recordings ingested before catalog v4.
+    public let documentSize: Int64?
 
-    /// From a row of `callSid, number, callStartedAt, expiresAt, flow`, by position.
+    /// The columns `init(_:)` reads, in its order.
+    static let columns = "callSid, number, callStartedAt, expiresAt, flow, format, channels, plaintextSize, expiryChangedAt, documentSize"
+
+    /// From a row of `columns`, by position.
     init(_ row: Row) {
         callSid = row[0]
         number = row[1]
         callStartedAt = row[2]
         expiresAt = row[3]
         flow = row[4]
+        format = row[5]
+        channels = row[6]
+        plaintextSize = row[7]
+        expiryChangedAt = row[8]
+        documentSize = row[9]
+    }
+
+    /// The file name of the recording in the mount (`recording.wav`).
+    public var fileName: String { "recording.\(format)" }
+
+    /// A whole catalogued recording, as a listing would read it.
+    public init(_ r: RecordingRow) {
+        callSid = r.callSid
+        number = r.number ?? 0
+        callStartedAt = r.callStartedAt
+        expiresAt = r.expiresAt
+        flow = r.flow
+        format = r.format
+        channels = r.channels
+        plaintextSize = r.plaintextSize
+        expiryChangedAt = r.expiryChangedAt
+        documentSize = r.documentSize
     }
 }
 
@@ -107,14 +142,19 @@ extension Store {
     public func flowFolders(day: Int64, dates: LocalDate, now: Int64) throws -> [FlowFolder] {
         guard let range = dates.range(of: Store.dayName(day)) else { return [] }
         return try catalog.pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.flow AS name, f.number AS number, COUNT(*) AS calls, MAX(r.callStartedAt) AS newest
-                FROM recording r JOIN flow f ON f.accountSid = r.accountSid AND f.name = r.flow
-                WHERE r.accountSid = ? AND r.purgedAt IS NULL AND r.expiresAt > ?
-                  AND r.callStartedAt >= ? AND r.callStartedAt < ?
-                GROUP BY r.flow ORDER BY r.flow
-                """, arguments: [account.sid, now, range.lowerBound.milliseconds, range.upperBound.milliseconds])
-            return rows.map { FlowFolder(name: $0["name"], number: $0["number"], callCount: $0["calls"], newestStart: $0["newest"]) }
+            // Counted from the covering index (catalog v4), then joined with the few flows.
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT g.flow AS name, f.number AS number, g.calls AS calls, g.newest AS newest, g.expiry AS expiry FROM
+                  (SELECT flow, COUNT(*) AS calls, MAX(callStartedAt) AS newest, MIN(expiresAt) AS expiry
+                   FROM recording INDEXED BY recording_live_by_start
+                   WHERE accountSid = ? AND purgedAt IS NULL AND expiresAt > ? AND callStartedAt >= ? AND callStartedAt < ?
+                   GROUP BY flow) g
+                JOIN flow f ON f.accountSid = ? AND f.name = g.flow
+                ORDER BY g.flow
+                """), arguments: [account.sid, now, range.lowerBound.milliseconds, range.upperBound.milliseconds, account.sid])
+            return rows.map {
+                FlowFolder(name: $0["name"], number: $0["number"], callCount: $0["calls"], newestStart: $0["newest"], earliestExpiry: $0["expiry"])
+            }
         }
     }
 
@@ -128,14 +168,15 @@ extension Store {
         return try catalog.pool.read { db in try request.fetchAll(db) }
     }
 
-    /// The call folders of one flow on one date, by call sid: only what a listing shows, read
-    /// through a cursor (a flow folder may hold tens of thousands of calls).
+    /// The call folders of one flow on one date, by call sid: only what a listing shows and
+    /// what listing each call folder needs, read through a cursor (a flow folder may hold tens
+    /// of thousands of calls).
     public func callFolders(day: Int64, flow: String, dates: LocalDate, now: Int64) throws -> [CallFolder] {
         guard let range = dates.range(of: Store.dayName(day)) else { return [] }
         return try catalog.pool.read { db in
             var out: [CallFolder] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT callSid, number, callStartedAt, expiresAt, flow FROM recording
+                SELECT \(CallFolder.columns) FROM recording
                 WHERE accountSid = ? AND flow = ? AND purgedAt IS NULL AND expiresAt > ?
                   AND callStartedAt >= ? AND callStartedAt < ?
                 ORDER BY callSid
@@ -145,11 +186,11 @@ extension Store {
         }
     }
 
-    /// A live recording's call folder by stable number (what getattr needs, nothing more).
+    /// A live recording's call folder by stable number (what getattr and a listing need).
     public func callFolder(number: Int64, now: Int64) throws -> CallFolder? {
         try catalog.pool.read { db in
             try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT callSid, number, callStartedAt, expiresAt, flow FROM recording
+                SELECT \(CallFolder.columns) FROM recording
                 WHERE number = ? AND accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
                 """), arguments: [number, account.sid, now]).map(CallFolder.init)
         }
@@ -159,7 +200,7 @@ extension Store {
     public func callFolder(callSid: String, now: Int64) throws -> CallFolder? {
         try catalog.pool.read { db in
             try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT callSid, number, callStartedAt, expiresAt, flow FROM recording
+                SELECT \(CallFolder.columns) FROM recording
                 WHERE callSid = ? AND accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
                 """), arguments: [callSid, account.sid, now]).map(CallFolder.init)
         }
@@ -241,7 +282,7 @@ extension Store {
     public func liveTotals(now: Int64) throws -> (recordings: Int, bytes: Int64) {
         try catalog.pool.read { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS n, COALESCE(SUM(plaintextSize), 0) AS bytes FROM recording
+                SELECT COUNT(*) AS n, COALESCE(SUM(plaintextSize), 0) AS bytes FROM recording INDEXED BY recording_live_by_start
                 WHERE accountSid = ? AND purgedAt IS NULL AND expiresAt > ?
                 """, arguments: [account.sid, now])!
             return (row["n"], row["bytes"])

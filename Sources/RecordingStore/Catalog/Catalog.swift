@@ -143,6 +143,18 @@ public final class Catalog: Sendable {
             // the later of the call's start and this (export tools then copy it again).
             try db.execute(sql: "ALTER TABLE recording ADD COLUMN expiryChangedAt INTEGER")
         }
+        m.registerMigration("2026-11-25 v4: the size of call.json; live recordings by start, covering the mount's folders") { db in
+            // Catalogued at ingest, so the mount lists a call folder without building the
+            // document. Older recordings keep NULL (the mount builds theirs when first asked;
+            // fsck --repair fills them in).
+            try db.execute(sql: "ALTER TABLE recording ADD COLUMN documentSize INTEGER")
+            // A date's flow folders (which flows, how many calls, the newest) and the totals
+            // statfs shows are counted from this index alone, never from the wide rows.
+            try db.execute(sql: """
+                CREATE INDEX recording_live_by_start ON recording(accountSid, callStartedAt, flow, expiresAt, plaintextSize)
+                WHERE purgedAt IS NULL
+                """)
+        }
         return m
     }
 }

@@ -96,6 +96,8 @@ public struct RecordingRow: Codable, Sendable, FetchableRecord, PersistableRecor
     public var number: Int64? = nil
     /// When a retention change last moved `expiresAt` (nil: never since ingest).
     public var expiryChangedAt: Int64? = nil
+    /// The size of the mount's `call.json` (nil: ingested before catalog v4; built on demand).
+    public var documentSize: Int64? = nil
 
     /// The file name of the recording in the mount (`recording.wav`).
     public var fileName: String { "recording.\(format)" }
