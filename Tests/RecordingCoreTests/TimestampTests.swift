@@ -275,3 +275,19 @@ struct LocalDateTests {
         #expect(LocalDate(timeZone: "UTC").date(of: call.startedAt) == "2026-11-23")
     }
 }
+
+/// call.json's catalogued size relies on this: an expiry (a start plus whole days) prints with
+/// as many characters as the start, so moving it never changes the document's size.
+struct TimestampWidthTests {
+    @Test func wholeDaysLaterPrintsJustAsWide() {
+        var g = SeededGenerator(seed: 25)
+        for _ in 0..<20_000 {
+            // 1970 … 2200, with and without milliseconds.
+            var start = Int64.random(in: 0..<7_258_118_400_000, using: &g)
+            if Bool.random(using: &g) { start -= start % 1000 }
+            let days = Int64.random(in: 0...36_500, using: &g)
+            let a = Timestamp(milliseconds: start).description, b = Timestamp(milliseconds: start + days * 86_400_000).description
+            #expect(a.utf8.count == b.utf8.count, "\(a) vs \(b)")
+        }
+    }
+}

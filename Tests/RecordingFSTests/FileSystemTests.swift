@@ -148,6 +148,10 @@ final class FixtureStore {
         #expect(try f.fs.getxattr(inode, name: "user.recfs.call_sid") == Array(r.callSid.utf8))
         #expect(try f.fs.listxattr(inode).contains("user.recfs.channel_map"))
         #expect(throws: FSError.noAttribute) { _ = try f.fs.getxattr(inode, name: "user.other") }
+        // No security labels, no ACLs: "not supported", so ls -l stops asking for each file.
+        for name in ["security.selinux", "system.posix_acl_access", "system.posix_acl_default", "trusted.x"] {
+            #expect(throws: FSError.notSupported) { _ = try f.fs.getxattr(inode, name: name) }
+        }
     }
 
     @Test func writingIsRefused() throws {
@@ -194,6 +198,38 @@ final class FixtureStore {
             ? try at.list(try at.lookup(parent: 1, name: dayName).inode).flatMap { try at.list($0.attributes.inode).map(\.name) }
             : []
         #expect(!listed.contains(first.callSid))
+    }
+
+    @Test func foldersListedBeforeAnExpiryStopShowingTheRecordingAtTheInstant() throws {
+        let f = try FixtureStore()
+        let rows = try f.store.recordings(RecordingQuery())
+        let first = try #require(rows.min { $0.expiresAt < $1.expiresAt })
+        final class Clock: @unchecked Sendable { var now: Int64 = 0 }
+        let clock = Clock()
+        clock.now = first.expiresAt - 1
+        let fs = try RecordingFileSystem(store: try Store.open(at: f.store.root, clock: { clock.now }))
+        let dayName = fs.dates.date(of: Timestamp(milliseconds: first.callStartedAt))
+        let day = try fs.lookup(parent: 1, name: dayName).inode
+        func flowEntry() throws -> DirectoryEntry? { try fs.list(day).first { $0.name == first.flow } }
+        let flow = try #require(try flowEntry())
+        // A walk: the flow folder, then the call folder (now answered from what the listing kept).
+        #expect(try fs.list(flow.attributes.inode).map(\.name).contains(first.callSid))
+        let call = Node.call(first.number!).inode
+        #expect(try fs.list(call).map(\.name).contains("call.json"))
+        #expect(try fs.lookup(parent: call, name: "call.json").size > 0)
+        clock.now = first.expiresAt
+        #expect(throws: FSError.noEntry) { _ = try fs.getattr(call) }
+        #expect(throws: FSError.noEntry) { _ = try fs.list(call) }
+        #expect(throws: FSError.noEntry) { _ = try fs.lookup(parent: call, name: "call.json") }
+        #expect(throws: FSError.noEntry) { _ = try fs.getattr(Node.file(first.number!, .recording).inode) }
+        #expect(throws: FSError.noEntry) { _ = try fs.lookup(parent: flow.attributes.inode, name: first.callSid) }
+        #expect(try fs.readdir(flow.attributes.inode, offset: 0).map(\.name).contains(first.callSid) == false)
+        // The date's count of the flow's calls follows at the same instant.
+        if let after = try flowEntry() {
+            #expect(after.attributes.links == flow.attributes.links - 1)
+        } else {
+            #expect(flow.attributes.links == 3)
+        }
     }
 
     @Test func integrityFailureIsEIOAndAudited() throws {

@@ -34,6 +34,12 @@ import Testing
         #expect(version == 2)
         #expect(settings.retention.rules.count == 2)
         #expect(try store.fsck(repair: false).isClean)
+        // Written before catalog v4: no call.json sizes (the mount builds them); repair fills them.
+        #expect(rows.allSatisfy { $0.documentSize == nil })
+        #expect(try store.fsck(repair: true).filledDocumentSizes == 2)
+        for row in try store.recordings(RecordingQuery()) {
+            #expect(row.documentSize == Int64(try store.callDocument(row).count))
+        }
     }
 
     @Test func version1StoreAcceptsNewRecordingsAndRotation() throws {

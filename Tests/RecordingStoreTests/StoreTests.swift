@@ -208,6 +208,48 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         #expect(try store.recordings(RecordingQuery()).count == 7)
     }
 
+    @Test func callDocumentSizeIsCataloguedAtIngestAndStaysRightThroughRetentionAndRotation() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        for file in try callFiles() { _ = try ingest(store, file) }
+        func check(_ when: String) throws {
+            let rows = try store.recordings(RecordingQuery(includeExpired: true))
+            #expect(rows.count == 7)
+            for r in rows {
+                #expect(r.documentSize == Int64(try store.callDocument(r).count), "\(when): \(r.callSid)")
+            }
+        }
+        try check("after ingest")
+        let before = try store.recordings(RecordingQuery()).map(\.expiresAt)
+        try store.applySettings(Array(#"{"account": {"retentionDays": 180}}"#.utf8), actor: "admin")
+        #expect(try store.recordings(RecordingQuery()).map(\.expiresAt) != before)
+        try check("after a retention change")
+        _ = try store.rotateKeys(actor: "test")
+        try check("after key rotation")
+        #expect(try store.fsck(repair: false).isClean)
+    }
+
+    @Test func fsckFindsWrongCallDocumentSizesAndRepairFixesThem() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        for file in try callFiles() { _ = try ingest(store, file) }
+        let rows = try store.recordings(RecordingQuery())
+        try store.catalog.pool.write { db in
+            try db.execute(sql: "UPDATE recording SET documentSize = 1 WHERE id = ?", arguments: [rows[0].id])
+            try db.execute(sql: "UPDATE recording SET documentSize = NULL WHERE id = ?", arguments: [rows[1].id])
+        }
+        let found = try store.fsck(repair: false)
+        #expect(!found.isClean)
+        #expect(found.wrongDocumentSizes.count == 1 && found.wrongDocumentSizes[0].contains(rows[0].callSid))
+        #expect(found.filledDocumentSizes == 0)
+        let repaired = try store.fsck(repair: true)
+        #expect(repaired.filledDocumentSizes == 1)
+        #expect(try store.fsck(repair: false).isClean)
+        for r in try store.recordings(RecordingQuery()) {
+            #expect(r.documentSize == Int64(try store.callDocument(r).count))
+        }
+    }
+
     @Test func keyFileIsPrivateAndRequired() throws {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
@@ -222,9 +264,11 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
     @Test func catalogMigrationsAreNamed() throws {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)
-        #expect(try store.catalog.appliedMigrations().prefix(2) == [
+        #expect(try store.catalog.appliedMigrations() == [
             "2026-11-24 v1: accounts, settings, flows, calls, recordings, audit",
             "2026-11-24 v2: stable numbers for the mount's inodes",
+            "2026-11-24 v3: when a recording's expiry last moved",
+            "2026-11-25 v4: the size of call.json; live recordings by start, covering the mount's folders",
         ])
     }
 }

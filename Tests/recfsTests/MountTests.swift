@@ -152,7 +152,7 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         let m = try MountedStore()
         defer { m.tearDown() }
         let script = """
-            import mmap, os, sys, wave, hashlib
+            import errno, mmap, os, sys, wave, hashlib
             root = sys.argv[1]
             n = 0
             for dirpath, dirs, files in os.walk(root):
@@ -172,6 +172,13 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
                     if f.startswith('recording.'):
                         assert os.getxattr(p, 'user.recfs.sha256').decode() == hashlib.sha256(data).hexdigest(), p
                         assert os.getxattr(p, 'user.recfs.call_sid').decode() == os.path.basename(dirpath), p
+                    for name, code in (('security.selinux', errno.EOPNOTSUPP), ('system.posix_acl_access', errno.EOPNOTSUPP),
+                                       ('user.other', errno.ENODATA)):
+                        try:
+                            os.getxattr(p, name)
+                            raise AssertionError(f'{p}: {name} answered')
+                        except OSError as e:
+                            assert e.errno == code, (p, name, e)
                     n += 1
             print(n)
             """
@@ -198,6 +205,45 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(rmdir(dir) == -1 && errno == EROFS)
         #expect(symlink(file, dir + "/link") == -1 && errno == EROFS)
         #expect(m.files() == before)
+    }
+
+    @Test func theTreeIsAReadOnlyMountAndSettingsAWritableOneOverIt() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let info = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n")
+        func options(_ path: String) -> [Substring]? {
+            info.first { $0.split(separator: " ")[4] == path }.map { $0.split(separator: " ")[5].split(separator: ",") }
+        }
+        #expect(options(m.mountpoint)?.contains("ro") == true)
+        #expect(options(m.mountpoint + "/.settings")?.contains("rw") == true)
+        // Two devices: tools that stay on one filesystem (find -xdev, rsync -x) skip the settings.
+        var tree = stat(), settings = stat()
+        #expect(stat(m.mountpoint, &tree) == 0 && stat(m.mountpoint + "/.settings", &settings) == 0)
+        #expect(tree.st_dev != settings.st_dev)
+        let xdev = try tool("/usr/bin/find", [m.mountpoint, "-xdev", "-name", "*.json"])
+        #expect(!xdev.out.contains(".settings/"))
+    }
+
+    @Test func unmountRefusesABusyTreeAndLeavesBothMountsServing() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let day = try #require(try FileManager.default.contentsOfDirectory(atPath: m.mountpoint).first { !$0.hasPrefix(".") })
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        holder.arguments = ["30"]
+        holder.currentDirectoryURL = URL(fileURLWithPath: m.mountpoint + "/" + day)
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate(); holder.waitUntilExit() } }
+        let refused = try CLI.run(["unmount", m.mountpoint])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("busy") && refused.err.contains("sleep (pid \(holder.processIdentifier))"), "\(refused.summary)")
+        #expect(m.isMounted && MountedStore.isMounted(m.mountpoint + "/.settings"))
+        #expect(FileManager.default.fileExists(atPath: m.mountpoint + "/.settings/retention.json"))
+        holder.terminate()
+        holder.waitUntilExit()
+        try m.unmount()
+        #expect(!m.isMounted && !MountedStore.isMounted(m.mountpoint + "/.settings"))
+        #expect(m.daemons().isEmpty)
     }
 
     @Test func rsyncTwiceCopiesNothingTheSecondTimeEvenAfterARemount() throws {
