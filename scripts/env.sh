@@ -4,3 +4,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Release builds link the Swift runtime statically: it starts in half the time.
 release_build() { swift build -c release --static-swift-stdlib "$@"; }
 release_bin=".build/release/recfs"
+
+# Every swift build or swift test leaves empty TemporaryDirectory.* folders (holding only a
+# .keep-directory file) in the temp folder; remove the ones this run made when it ends.
+recfs_tmp_marker=$(mktemp)
+recfs_tidy_tmp() {
+  local d
+  for d in "${TMPDIR:-/tmp}"/TemporaryDirectory.*; do
+    [ -d "$d" ] && [ "$d" -nt "$recfs_tmp_marker" ] || continue
+    case "$(ls -A "$d")" in ""|.keep-directory) rm -rf "$d" ;; esac
+  done
+  rm -f "$recfs_tmp_marker"
+}
+trap recfs_tidy_tmp EXIT
