@@ -5,14 +5,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 release_build() { swift build -c release --static-swift-stdlib "$@"; }
 release_bin=".build/release/recfs"
 
-# Every swift build or swift test leaves empty TemporaryDirectory.* folders (holding only a
-# .keep-directory file) in the temp folder; remove the ones this run made when it ends.
+# Every swift build or swift test leaves TemporaryDirectory.* folders (a .keep-directory file,
+# sometimes the compiler driver's supplementaryOutputs-N) in the temp folder; remove the ones
+# this run made when it ends.
 recfs_tmp_marker=$(mktemp)
 recfs_tidy_tmp() {
-  local d
+  local d f ours
   for d in "${TMPDIR:-/tmp}"/TemporaryDirectory.*; do
     [ -d "$d" ] && [ "$d" -nt "$recfs_tmp_marker" ] || continue
-    case "$(ls -A "$d")" in ""|.keep-directory) rm -rf "$d" ;; esac
+    ours=1
+    for f in $(ls -A "$d"); do
+      case "$f" in .keep-directory|supplementaryOutputs-*) ;; *) ours=0 ;; esac
+    done
+    [ "$ours" = 1 ] && rm -rf "$d"
   done
   rm -f "$recfs_tmp_marker"
 }
