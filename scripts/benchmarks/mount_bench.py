@@ -27,6 +27,9 @@ def is_mounted(path):
 
 
 def unmount(path):
+    settings = os.path.join(path, ".settings")  # recfs's second mount, over its tree
+    if is_mounted(settings):
+        subprocess.run(["fusermount3", "-u", settings], capture_output=True)
     if is_mounted(path):
         subprocess.run(["fusermount3", "-u", path], capture_output=True)
     if is_mounted(path):
