@@ -29,7 +29,8 @@ public final class FuseMount: @unchecked Sendable {
 
     /// Mounts the tree, then `.settings/` over it, and starts serving both. `mountpoint` must
     /// be absolute and normalised (it is matched against the mount table). Options are `-o`
-    /// options (`allow_other`, …), given to both sessions.
+    /// options (`allow_other`, …), given to both sessions (`-o ro` makes the settings
+    /// read-only too).
     public init(filesystem: RecordingFileSystem, mountpoint: String, options: [String]) throws {
         self.filesystem = filesystem
         self.mountpoint = mountpoint
@@ -43,7 +44,7 @@ public final class FuseMount: @unchecked Sendable {
         do {
             let s = try FuseSession(filesystem: filesystem, workers: workers, root: Node.settings(.folder).inode,
                                     mountpoint: mountpoint + (mountpoint.hasSuffix("/") ? "" : "/") + ".settings",
-                                    options: ["fsname=recfs-settings", "subtype=recfs"] + options.filter { $0 != "ro" })
+                                    options: ["fsname=recfs-settings", "subtype=recfs"] + options)
             s.serve()
             settings = s
         } catch {
@@ -228,9 +229,11 @@ final class FuseSession: @unchecked Sendable {
         loop.wait(seconds: 10)
     }
 
-    /// Frees the session; after stop(), once the workers have replied to what they held.
+    /// Frees the session; after stop(), once the workers have replied to what they held. A
+    /// loop still running (a lazy unmount with files open keeps the connection) keeps its
+    /// session: the process is ending, and freeing it under the loop would be worse.
     func destroy() {
-        guard !destroyed else { return }
+        guard !destroyed, loop.isFinished else { return }
         destroyed = true
         fuse_session_destroy(pointer)
         userdata?.release()
