@@ -322,7 +322,7 @@ def render(r, calls):
             ("second `rsync -a` (no-op)", "rsync"), (f"`ls -l` of the largest directory ({r['big_dir']} calls)", "lsl")]
     tree = "".join(
         f"| {label} | {r['t_recfs'][k]:.2f} s | {r['t_gc'][k]:.2f} s | {r['t_plain'][k]:.2f} s | "
-        f"{r['t_recfs'][k] / r['t_gc'][k]:.2f}× | {r['t_recfs'][k] / max(r['t_plain'][k], 1e-3):.1f}× |\n" for label, k in rows)
+        f"{r['t_recfs'][k] / r['t_gc'][k]:.3f}× | {r['t_recfs'][k] / max(r['t_plain'][k], 1e-3):.2f}× |\n" for label, k in rows)
     return f"""
 ## The mount: reading recordings through FUSE
 
