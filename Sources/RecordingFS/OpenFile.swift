@@ -104,9 +104,8 @@ extension RecordingFileSystem {
         return kind != .callJSON
     }
 
-    /// Whether reading through `handle` decrypts (worth a worker thread), as opposed to copying
-    /// a small document from memory. (Measured: answering even 4 KiB reads on the session's
-    /// thread lowers fio's IOPS, so every decrypting read goes to a worker.)
+    /// Whether reading through `handle` decrypts (a large read is worth a worker thread; see
+    /// inlineReadLimit), as opposed to copying a small document from memory.
     public func readDecrypts(_ handle: UInt64) -> Bool {
         guard handle & SettingsTree.handleBit == 0, let file = files.get(handle) else { return false }
         if case .bytes = file.content { return false }

@@ -183,10 +183,6 @@ public final class RecordingFileSystem: @unchecked Sendable {
     }
 
     /// Entries of a recording may be cached until it expires, and no longer.
-    func timeout(_ r: RecordingRow, now: Int64) -> Double {
-        timeout(expires: r.expiresAt, now: now)
-    }
-
     func timeout(expires: Int64, now: Int64) -> Double {
         max(0, min(immutableTimeout, Double(expires - now) / 1000))
     }

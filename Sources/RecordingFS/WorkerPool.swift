@@ -1,4 +1,4 @@
-// WorkerPool: threads that answer the requests worth running beside others (reads of
+// WorkerPool: threads that answer the requests worth running beside others (large reads of
 // recordings, settings edits), so the session's one loop thread stays free for the many small
 // metadata requests a tree walk makes. One loop thread answers those about twice as fast as
 // libfuse's multi-threaded loop, which hands each request to a different, cold thread.
