@@ -46,6 +46,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
         self.gid = gid
         let stamp = try store.settingsStamp()
         self.state = LockedState(dates: try store.localDates(), version: stamp.version,
+                                 documentsChangedAt: try store.documentsChangedAt(),
                                  newestNumber: try store.newestRecordingNumber(), checkedAt: store.now)
         self.settings = SettingsTree(store: store, owner: uid, group: gid, log: problems)
         self.folderCounts = FlowFolderCache(clears: callFolders)
@@ -76,14 +77,22 @@ public final class RecordingFileSystem: @unchecked Sendable {
         forget?([], Array(inodes), false)
     }
 
-    /// Follows a settings change (made through `.settings/` or by `recfs settings set`): new
-    /// local dates, and the kernel told to forget the date folders it holds, so recordings
-    /// whose expiry moved appear or disappear at once. Cheap when nothing changed.
+    /// Follows a settings change (made through `.settings/` or by `recfs settings set`) or a
+    /// key rotation (`recfs keys rotate`): new local dates, and the kernel told to forget the
+    /// date folders it holds, so recordings whose expiry moved appear or disappear at once and
+    /// every call.json is asked for again (its expiry, key id and mtime). Cheap when nothing
+    /// changed.
     public func settingsMayHaveChanged() {
-        guard let stamp = try? store.settingsStamp(), stamp.version != state.withLock({ $0.version }) else { return }
+        let stamp: (version: Int, at: Int64), changed: Int64?
+        do {
+            stamp = try store.settingsStamp()
+            changed = try store.documentsChangedAt()
+        } catch { return }
+        guard state.withLock({ $0.version != stamp.version || $0.documentsChangedAt != changed }) else { return }
         guard let dates = try? store.localDates() else { return }
         let shown = state.withLock { s -> [String] in
             s.version = stamp.version
+            s.documentsChangedAt = changed
             s.dates = dates
             defer { s.shownDays.removeAll() }
             return Array(s.shownDays)
@@ -205,8 +214,9 @@ public final class RecordingFileSystem: @unchecked Sendable {
             size = ChannelView.size(stereoSize: c.plaintextSize)
         case .callJSON: size = try callDocumentSize(c, now: now)
         }
-        // call.json shows the expiry: it changes when a retention change moves that.
-        let mtime = kind == .callJSON ? max(c.callStartedAt, c.expiryChangedAt ?? 0) : c.callStartedAt
+        // call.json shows the expiry and the key id: a retention change or a key rotation
+        // changes it, and its mtime follows (export tools then copy it again).
+        let mtime = kind == .callJSON ? max(c.callStartedAt, c.documentChangedAt ?? 0) : c.callStartedAt
         return FileAttributes(inode: Node.file(c.number, kind).inode, isDirectory: false, size: size, links: 1,
                               mtime: mtime, timeout: timeout(expires: c.expiresAt, now: now))
     }
@@ -324,6 +334,8 @@ final class LockedState: @unchecked Sendable {
         var dates: LocalDate
         /// The settings version `dates` comes from.
         var version: Int
+        /// The newest call.json change seen (Store.documentsChangedAt).
+        var documentsChangedAt: Int64?
         /// The newest recording number and the instant the catalog was last looked at.
         var newestNumber: Int64
         var checkedAt: Int64
@@ -333,8 +345,9 @@ final class LockedState: @unchecked Sendable {
     private var values: Values
     private let lock = NSLock()
 
-    init(dates: LocalDate, version: Int, newestNumber: Int64, checkedAt: Int64) {
-        values = Values(dates: dates, version: version, newestNumber: newestNumber, checkedAt: checkedAt)
+    init(dates: LocalDate, version: Int, documentsChangedAt: Int64?, newestNumber: Int64, checkedAt: Int64) {
+        values = Values(dates: dates, version: version, documentsChangedAt: documentsChangedAt,
+                        newestNumber: newestNumber, checkedAt: checkedAt)
     }
 
     func withLock<T>(_ body: (inout Values) -> T) -> T {

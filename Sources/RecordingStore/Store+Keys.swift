@@ -65,13 +65,14 @@ extension Store {
             try blobs.rewriteHeader(row.blobKey, header.encoded())
         }
         if row.keyId != keyId {
-            // call.json names the key: its catalogued size follows.
+            // call.json names the key: its catalogued size and its mtime follow.
             var rewrapped = row
             rewrapped.keyId = keyId
             let size = Int64(try callDocument(rewrapped).count)
             try catalog.pool.write { db in
-                try db.execute(sql: "UPDATE recording SET keyId = ?, wrappedKey = ?, documentSize = ? WHERE id = ?",
-                               arguments: [keyId, Data(wrapped), size, row.id])
+                try db.execute(sql: """
+                    UPDATE recording SET keyId = ?, wrappedKey = ?, documentSize = ?, documentChangedAt = ? WHERE id = ?
+                    """, arguments: [keyId, Data(wrapped), size, now, row.id])
             }
         }
     }

@@ -115,6 +115,17 @@ extension Store {
         }
     }
 
+    /// The newest change to any call.json after its ingest (a retention change or a key
+    /// rotation), or nil when none changed; read from an index, cheap to ask often.
+    public func documentsChangedAt() throws -> Int64? {
+        try catalog.pool.read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT MAX(documentChangedAt) FROM recording INDEXED BY recording_document_changes
+                WHERE documentChangedAt IS NOT NULL
+                """)
+        }
+    }
+
     /// Sets every live recording's expiry from `settings`; returns how many changed.
     func recomputeExpiries(_ db: Database, settings: RecordingSettings, now: Int64) throws -> Int {
         let groups = try Row.fetchAll(db, sql: """
@@ -125,7 +136,7 @@ extension Store {
             let flow: String = g["flow"], outcome: String = g["outcome"]
             let days = RetentionPolicy.days(settings, plan: plan, flow: flow, outcome: outcome).value
             try db.execute(sql: """
-                UPDATE recording SET expiresAt = callStartedAt + ?, expiryChangedAt = ?
+                UPDATE recording SET expiresAt = callStartedAt + ?, documentChangedAt = ?
                 WHERE accountSid = ? AND flow = ? AND outcome = ? AND purgedAt IS NULL AND expiresAt != callStartedAt + ?
                 """, arguments: [Int64(days) * 86_400_000, now, account.sid, flow, outcome, Int64(days) * 86_400_000])
             changed += db.changesCount

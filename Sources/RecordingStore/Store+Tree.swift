@@ -37,12 +37,12 @@ public struct CallFolder: Sendable {
     public let format: String
     public let channels: Int
     public let plaintextSize: Int64
-    public let expiryChangedAt: Int64?
+    public let documentChangedAt: Int64?
     /// nil for recordings ingested before catalog v4.
     public let documentSize: Int64?
 
     /// The columns `init(_:)` reads, in its order.
-    static let columns = "callSid, number, callStartedAt, expiresAt, flow, format, channels, plaintextSize, expiryChangedAt, documentSize"
+    static let columns = "callSid, number, callStartedAt, expiresAt, flow, format, channels, plaintextSize, documentChangedAt, documentSize"
 
     /// From a row of `columns`, by position.
     init(_ row: Row) {
@@ -54,7 +54,7 @@ public struct CallFolder: Sendable {
         format = row[5]
         channels = row[6]
         plaintextSize = row[7]
-        expiryChangedAt = row[8]
+        documentChangedAt = row[8]
         documentSize = row[9]
     }
 
@@ -71,7 +71,7 @@ public struct CallFolder: Sendable {
         format = r.format
         channels = r.channels
         plaintextSize = r.plaintextSize
-        expiryChangedAt = r.expiryChangedAt
+        documentChangedAt = r.documentChangedAt
         documentSize = r.documentSize
     }
 }

@@ -140,6 +140,35 @@ final class FixtureStore {
         #expect(try f.readFile(file.inode) == bytes)
     }
 
+    @Test func aKeyRotationRedatesEveryCallJSONAndTellsTheTreeToForget() throws {
+        let f = try FixtureStore()
+        let rows = try f.store.recordings(RecordingQuery())
+        let forgotten = Box()
+        f.fs.forget = { days, _, _ in forgotten.set(days) }
+        var before: [Int64: [UInt8]] = [:]
+        for r in rows {
+            let file = try f.fs.lookup(parent: Node.call(r.number!).inode, name: "call.json")
+            #expect(file.mtime == r.callStartedAt)
+            before[r.number!] = try f.readFile(file.inode)
+        }
+        let days = try f.days().map(\.name)
+        f.fs.settingsMayHaveChanged()
+        #expect(forgotten.get() == nil, "nothing changed yet")
+
+        let rotation = try f.store.rotateKeys(actor: "test")
+        f.fs.settingsMayHaveChanged()
+        #expect(Set(forgotten.get() ?? []) == Set(days), "the kernel forgets the date folders it was shown")
+        for r in rows {
+            let file = try f.fs.lookup(parent: Node.call(r.number!).inode, name: "call.json")
+            #expect(file.mtime == FixtureStore.now, "call.json is dated by the rotation")
+            let bytes = try f.readFile(file.inode)
+            #expect(Int64(bytes.count) == file.size && bytes.count == before[r.number!]?.count)
+            #expect(String(decoding: bytes, as: UTF8.self).contains(rotation.newKeyId))
+            // The audio files keep the call's start.
+            #expect(try f.fs.lookup(parent: Node.call(r.number!).inode, name: "recording.\(r.format)").mtime == r.callStartedAt)
+        }
+    }
+
     @Test func extendedAttributesDescribeTheRecording() throws {
         let f = try FixtureStore()
         let r = try #require(try f.store.recordings(RecordingQuery()).first { $0.channels == 2 })

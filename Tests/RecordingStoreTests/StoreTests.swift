@@ -155,9 +155,14 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         let before = try rows.map { try readFile(blobPath($0)) }
         let plain = try rows.map { try readAll(store, $0) }
         let oldKey = try store.vault.keys.activeKeyId()
+        #expect(try store.documentsChangedAt() == nil)
+        #expect(rows.allSatisfy { $0.documentChangedAt == nil })
 
         let rotation = try store.rotateKeys(actor: "test")
         #expect(rotation.rewrapped == rows.count)
+        // call.json names the key: every document is dated by the rotation (its mtime follows).
+        let changedAt = try #require(try store.documentsChangedAt())
+        #expect(try store.recordings(RecordingQuery()).allSatisfy { $0.documentChangedAt == changedAt })
         #expect(try store.vault.keys.keyIds() == [rotation.newKeyId])
         #expect(throws: (any Error).self) { _ = try store.vault.keys.key(id: oldKey) }
         let reopened = try Store.open(at: store.root)

@@ -155,6 +155,16 @@ public final class Catalog: Sendable {
                 WHERE purgedAt IS NULL
                 """)
         }
+        m.registerMigration("2026-11-25 v5: when call.json last changed, by expiry moves and key rotations") { db in
+            // A key rotation changes call.json (it names the key) as a retention change does, so
+            // the column that dated expiry moves now dates both.
+            try db.execute(sql: "ALTER TABLE recording RENAME COLUMN expiryChangedAt TO documentChangedAt")
+            // The mount follows the newest change from this index alone.
+            try db.execute(sql: """
+                CREATE INDEX recording_document_changes ON recording(documentChangedAt)
+                WHERE documentChangedAt IS NOT NULL
+                """)
+        }
         return m
     }
 }

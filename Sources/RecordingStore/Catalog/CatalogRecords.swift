@@ -94,8 +94,9 @@ public struct RecordingRow: Codable, Sendable, FetchableRecord, PersistableRecor
     public var purgedAt: Int64?
     /// Stable number given by the catalog on insert (the mount's inode numbers derive from it).
     public var number: Int64? = nil
-    /// When a retention change last moved `expiresAt` (nil: never since ingest).
-    public var expiryChangedAt: Int64? = nil
+    /// When call.json last changed after ingest: a retention change moved `expiresAt`, or a key
+    /// rotation rewrapped the data key (nil: never). Renamed from expiryChangedAt by catalog v5.
+    public var documentChangedAt: Int64? = nil
     /// The size of the mount's `call.json` (nil: ingested before catalog v4; built on demand).
     public var documentSize: Int64? = nil
 
