@@ -6,4 +6,6 @@
 #include <sys/xattr.h>
 #include <sys/statvfs.h>
 #include <sys/mount.h>
+#include <linux/fuse.h>
+#include "ring.h"
 #endif

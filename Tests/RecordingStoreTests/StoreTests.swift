@@ -274,6 +274,7 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
             "2026-11-24 v2: stable numbers for the mount's inodes",
             "2026-11-24 v3: when a recording's expiry last moved",
             "2026-11-25 v4: the size of call.json; live recordings by start, covering the mount's folders",
+            "2026-11-25 v5: when call.json last changed, by expiry moves and key rotations",
         ])
     }
 }

@@ -13,6 +13,9 @@ struct Mount: ParsableCommand {
             Runs in the background unless -f is given; the daemon's log goes to STORE/mount.log.
             SIGTERM or SIGINT (Ctrl-C with -f) unmounts cleanly, as does recfs unmount MOUNTPOINT.
             -o passes FUSE mount options, e.g. -o allow_other so other users' tools can read.
+            When the kernel offers FUSE over io_uring (Linux 6.14+ with the fuse module's
+            enable_uring set: echo 1 > /sys/module/fuse/parameters/enable_uring), the recording
+            tree is served through it; --no-uring keeps /dev/fuse.
             """)
 
     @OptionGroup var options: StoreOptions
@@ -20,6 +23,7 @@ struct Mount: ParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Stay in the foreground, logging to stderr.") var foreground = false
     @Option(name: .customShort("o"), help: ArgumentHelp("FUSE mount options, comma-separated.", valueName: "OPTIONS"))
     var mountOptions: [String] = []
+    @Flag(help: "Serve through /dev/fuse even when the kernel offers FUSE over io_uring.") var noUring = false
     @Option(help: .hidden) var readyFd: Int32?
 
     func run() throws {
@@ -48,8 +52,9 @@ struct Mount: ParsableCommand {
         _ = glibcMallopt(-8 /* M_ARENA_MAX, malloc.h */, 2)
         let store = try Store.open(at: storePath)
         let fs = try RecordingFileSystem(store: store)
-        let mount = try FuseMount(filesystem: fs, mountpoint: target, options: options)
-        printError("recfs mount: serving \(storePath) at \(target)\(readyFd == nil ? " (Ctrl-C or recfs unmount to stop)" : "")")
+        let mount = try FuseMount(filesystem: fs, mountpoint: target, options: options, ring: !noUring)
+        let transport = mount.servesThroughRing ? "FUSE over io_uring" : "/dev/fuse"
+        printError("recfs mount: serving \(storePath) at \(target) through \(transport)\(readyFd == nil ? " (Ctrl-C or recfs unmount to stop)" : "")")
         if let fd = readyFd {
             var ok: UInt8 = 1
             _ = write(fd, &ok, 1)
@@ -66,6 +71,7 @@ struct Mount: ParsableCommand {
         let log = URL(fileURLWithPath: storePath).standardizedFileURL.path + "/mount.log"
         var args = ["recfs", "mount", "--store", storePath, target, "--ready-fd", "3"]
         if !options.isEmpty { args += ["-o", options.joined(separator: ",")] }
+        if noUring { args.append("--no-uring") }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

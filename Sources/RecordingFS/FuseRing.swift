@@ -1,0 +1,423 @@
+// FuseRing: FUSE over io_uring (Linux 6.14+, when the fuse module's enable_uring is on). The
+// kernel hands each request to the ring queue of the CPU its caller runs on. The daemon keeps
+// one thread per CPU, pinned there, for that queue: a walk's request then switches to a thread
+// on the same CPU and back, with no cross-CPU wake-up and no idle CPU to rouse, the cost that
+// dominates a tree walk in a virtual machine (BENCHMARKS.md).
+//
+// Large reads are the exception: the kernel's readahead sends them while the reader keeps
+// running on its CPU, so they go to reader threads that may run on the other CPUs, and they
+// decrypt straight into the entry's payload. The thread that answers an entry commits it from
+// its own ring, and the kernel delivers that entry's next request to the same ring; a reader
+// thread that receives anything but a read hands it back to the queue's thread, so entries
+// drift home.
+//
+// libfuse 3.14 predates the protocol, so the ring is fitted under it: a delivered request is
+// laid out as the bytes /dev/fuse would have given and passed to fuse_session_process_buf, and
+// the session's custom writev puts the reply back into the entry. FORGET, INTERRUPT and INIT
+// still arrive on /dev/fuse (the session's loop thread), and notifications are written there.
+
+import CFuse3
+import Foundation
+import Glibc
+import RecordingStore
+import Synchronization
+
+/// Whether the running kernel lets FUSE servers use io_uring (`fuse.enable_uring`).
+func kernelOffersFuseRing() -> Bool {
+    guard let text = try? String(contentsOfFile: "/sys/module/fuse/parameters/enable_uring", encoding: .utf8) else { return false }
+    return text.hasPrefix("Y") || text.hasPrefix("1")
+}
+
+/// The kernel's queues: one per possible CPU (`/sys/devices/system/cpu/possible`, e.g. "0-1").
+private func possibleCPUs() -> Int {
+    guard let text = try? String(contentsOfFile: "/sys/devices/system/cpu/possible", encoding: .utf8) else {
+        return Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
+    }
+    var highest = 0
+    for part in text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",") {
+        if let last = part.split(separator: "-").last, let n = Int(last) { highest = max(highest, n) }
+    }
+    return highest + 1
+}
+
+/// Answers a READ: (file handle, offset, buffer) → bytes read.
+typealias RingRead = @Sendable (UInt64, Int64, UnsafeMutableRawBufferPointer) throws(FSError) -> Int
+
+/// One session's ring: a server per CPU queue and the reader threads.
+final class FuseRing: @unchecked Sendable {
+    /// Entries given to each queue: requests one CPU's callers can have in flight at once
+    /// (a walk has one; a sequential reader's readahead two or three).
+    static let entriesPerQueue = 8
+    /// How long a queue's thread keeps looking for requests after its last one before it
+    /// sleeps (as the /dev/fuse loop does; see FuseSession.serve).
+    static let spinNanoseconds: Int64 = 50_000
+
+    private let session: OpaquePointer
+    let fuseFD: Int32
+    let read: RingRead
+    private(set) var queues: [RingServer] = []
+    private(set) var readers: [RingServer] = []
+    /// Every entry of every queue; set before the servers start, never changed after.
+    private(set) var entries: [RingEntry] = []
+    /// Requests handed to libfuse and not yet answered, by their unique id.
+    private var pending: [UInt64: RingEntry] = [:]
+    private let lock = NSLockLite()
+    /// The INIT request's id, seen by the loop thread; its reply is where the ring is offered.
+    private var initUnique: UInt64 = 0
+    private var started = false
+    private let finished = DispatchGroup()
+    /// Entries the kernel still holds or we are answering; 0 once the connection is gone.
+    let liveEntries = Atomic<Int>(0)
+    private let nextReader = Atomic<Int>(0)
+
+    init(session: OpaquePointer, fuseFD: Int32, read: @escaping RingRead) {
+        self.session = session
+        self.fuseFD = fuseFD
+        self.read = read
+    }
+
+    /// Called by the loop thread with each request read from /dev/fuse.
+    func sawDeviceRequest(_ header: UnsafeRawPointer) {
+        if header.load(fromByteOffset: 4, as: UInt32.self) == FUSE_INIT.rawValue {
+            lock.locked { initUnique = header.load(fromByteOffset: 8, as: UInt64.self) }
+        }
+    }
+
+    /// The session's writev: a reply to a ring request goes into its entry and is committed;
+    /// everything else (INIT, notifications) is written to /dev/fuse.
+    func writev(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int32) -> Int {
+        let out = UnsafeRawPointer(iov[0].iov_base!)
+        let unique = out.load(fromByteOffset: 8, as: UInt64.self)
+        let (entry, isInit) = lock.locked { () -> (RingEntry?, Bool) in
+            guard unique != 0 else { return (nil, false) }
+            if let e = pending.removeValue(forKey: unique) { return (e, false) }
+            return (nil, unique == initUnique && !started)
+        }
+        guard let entry else {
+            var limits: (maxWrite: Int, maxPages: Int)?
+            if isInit, count >= 2, iov[1].iov_len >= MemoryLayout<fuse_init_out>.size {
+                // Offer the ring: FUSE_INIT_EXT in flags, FUSE_OVER_IO_URING in flags2.
+                let initOut = iov[1].iov_base!.assumingMemoryBound(to: fuse_init_out.self)
+                initOut.pointee.flags |= UInt32(FUSE_INIT_EXT)
+                initOut.pointee.flags2 |= UInt32(RECFS_FUSE_OVER_IO_URING_FLAGS2)
+                limits = (Int(initOut.pointee.max_write), Int(initOut.pointee.max_pages))
+            }
+            let n = Glibc.writev(fd, iov, count)
+            if let limits, n >= 0 { start(maxWrite: limits.maxWrite, maxPages: limits.maxPages) }
+            return n
+        }
+        var total = 0
+        for i in 1..<Int(count) {
+            let n = iov[i].iov_len
+            guard total + n <= entry.payloadSize else {
+                // Never: the kernel asks for no more than the payload holds.
+                entry.setError(EIO, unique: unique)
+                commitFromAnyThread(entry, unique: unique)
+                return MemoryLayout<fuse_out_header>.size + total
+            }
+            if n > 0 { (entry.payload + total).copyMemory(from: iov[i].iov_base!, byteCount: n) }
+            total += n
+        }
+        entry.header.copyMemory(from: out, byteCount: MemoryLayout<fuse_out_header>.size)
+        entry.setPayloadSize(total)
+        commitFromAnyThread(entry, unique: unique)
+        return MemoryLayout<fuse_out_header>.size + total
+    }
+
+    /// Commits from the ring server running this thread, else through the entry's queue.
+    private func commitFromAnyThread(_ entry: RingEntry, unique: UInt64) {
+        let me = pthread_self()
+        if let server = (queues + readers).first(where: { $0.isCurrentThread(me) }) {
+            server.commit(entry, unique: unique)
+        } else {
+            queues[Int(entry.qid)].post(.commit(entry, unique))
+        }
+    }
+
+    /// Sets up a server per CPU queue and the reader threads, after the INIT reply (the kernel
+    /// refuses entries before; it holds new requests until every queue has one).
+    private func start(maxWrite: Int, maxPages: Int) {
+        let go = lock.locked { () -> Bool in
+            guard !started else { return false }
+            started = true
+            return true
+        }
+        guard go else { return }
+        let payloadSize = max(8192, maxWrite, maxPages * 4096)
+        let cpus = possibleCPUs()
+        let perQueue = FuseRing.entriesPerQueue
+        entries = (0..<(cpus * perQueue)).map { RingEntry(qid: UInt16($0 / perQueue), index: $0, payloadSize: payloadSize) }
+        queues = (0..<cpus).map { RingServer(ring: self, queue: UInt16($0), payloadSize: payloadSize) }
+        readers = (0..<max(2, min(cpus, 4))).map { _ in RingServer(ring: self, queue: nil, payloadSize: payloadSize) }
+        liveEntries.store(cpus * FuseRing.entriesPerQueue, ordering: .relaxed)
+        for (i, server) in (queues + readers).enumerated() {
+            finished.enter()
+            let thread = Thread { [finished] in
+                server.run()
+                finished.leave()
+            }
+            thread.name = i < queues.count ? "recfs-ring-\(i)" : "recfs-ring-read"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// A request delivered to `server`: reads go to a reader thread, everything else to the
+    /// entry's queue thread; each answers where it runs.
+    fileprivate func route(_ entry: RingEntry, at server: RingServer) {
+        let header = UnsafeRawPointer(entry.header)
+        let isRead = header.load(fromByteOffset: 4, as: UInt32.self) == FUSE_READ.rawValue
+        if isRead {
+            let size = Int((header + Int(RECFS_FUSE_URING_OP_IN)).load(fromByteOffset: 16, as: UInt32.self))
+            if server.queue == nil || size <= inlineReadLimit { answerRead(entry, at: server) } else { pickReader().post(.request(entry)) }
+        } else if server.queue != nil {
+            process(entry, at: server)
+        } else {
+            queues[Int(entry.qid)].post(.request(entry))
+        }
+    }
+
+    private func pickReader() -> RingServer {
+        readers[nextReader.add(1, ordering: .relaxed).newValue % readers.count]
+    }
+
+    /// Decrypts a READ straight into the entry's payload and commits it.
+    private func answerRead(_ entry: RingEntry, at server: RingServer) {
+        let header = UnsafeRawPointer(entry.header)
+        let unique = header.load(fromByteOffset: 8, as: UInt64.self)
+        let args = (header + Int(RECFS_FUSE_URING_OP_IN)).assumingMemoryBound(to: fuse_read_in.self).pointee
+        let size = min(Int(args.size), entry.payloadSize)
+        do throws(FSError) {
+            let n = try read(args.fh, Int64(args.offset), UnsafeMutableRawBufferPointer(start: entry.payload, count: size))
+            entry.setReply(payloadSize: n, unique: unique)
+        } catch {
+            entry.setError(error.code, unique: unique)
+        }
+        server.commit(entry, unique: unique)
+    }
+
+    /// Hands a request to libfuse, laid out as /dev/fuse would give it; libfuse's reply comes
+    /// back through writev on this thread.
+    private func process(_ entry: RingEntry, at server: RingServer) {
+        let header = UnsafeRawPointer(entry.header)
+        let length = Int(header.load(as: UInt32.self))
+        let unique = header.load(fromByteOffset: 8, as: UInt64.self)
+        let payloadSize = Int(header.load(fromByteOffset: Int(RECFS_FUSE_URING_ENT) + 16, as: UInt32.self))
+        let inHeader = MemoryLayout<fuse_in_header>.size
+        let firstArgument = length - inHeader - payloadSize
+        let scratch = server.scratch
+        guard firstArgument >= 0, firstArgument <= Int(RECFS_FUSE_URING_OP_IN), payloadSize <= entry.payloadSize,
+              length <= scratch.count else {
+            entry.setError(EIO, unique: unique)
+            server.commit(entry, unique: unique)
+            return
+        }
+        let base = scratch.baseAddress!
+        base.copyMemory(from: header, byteCount: inHeader)
+        if firstArgument > 0 {
+            (base + inHeader).copyMemory(from: header + Int(RECFS_FUSE_URING_OP_IN), byteCount: firstArgument)
+        }
+        if payloadSize > 0 { (base + inHeader + firstArgument).copyMemory(from: entry.payload, byteCount: payloadSize) }
+        lock.locked { pending[unique] = entry }
+        var buffer = fuse_buf()
+        buffer.mem = base
+        buffer.size = length
+        fuse_session_process_buf(session, &buffer)
+    }
+
+    private let refusalLogged = Atomic<Bool>(false)
+
+    /// Says once that the kernel refused the ring.
+    fileprivate func refused(_ error: Int32) {
+        guard !refusalLogged.exchange(true, ordering: .relaxed) else { return }
+        FileHandle.standardError.write(Data("recfs mount: the kernel refused FUSE over io_uring (\(String(cString: strerror(-error)))); serving through /dev/fuse\n".utf8))
+    }
+
+    /// An entry the kernel gave back with an error: the connection is gone. When none is
+    /// left, every server stops.
+    fileprivate func entryEnded() {
+        if liveEntries.subtract(1, ordering: .relaxed).newValue <= 0 { stopServers() }
+    }
+
+    private func stopServers() {
+        for server in queues + readers { server.post(.stop) }
+    }
+
+    /// Waits for the servers to end (the kernel ends them at unmount); then stops what is left.
+    func wait(seconds: Double) {
+        guard lock.locked({ started }) else { return }
+        if finished.wait(timeout: .now() + seconds) == .timedOut {
+            stopServers()
+            _ = finished.wait(timeout: .now() + 2)
+        }
+    }
+
+    var isRunning: Bool { lock.locked { started } && finished.wait(timeout: .now()) == .timedOut }
+}
+
+/// One ring entry: the buffers the kernel fills with a request and reads a reply from.
+final class RingEntry: @unchecked Sendable {
+    let header: UnsafeMutableRawPointer
+    let payload: UnsafeMutableRawPointer
+    let payloadSize: Int
+    let qid: UInt16
+    /// The tag its ring commands carry: its place in FuseRing.entries.
+    let index: UInt64
+    let iov: UnsafeMutablePointer<iovec>
+
+    init(qid: UInt16, index: Int, payloadSize: Int) {
+        self.qid = qid
+        self.index = UInt64(index)
+        self.payloadSize = payloadSize
+        header = .allocate(byteCount: Int(RECFS_FUSE_URING_HEADER_SIZE), alignment: 64)
+        header.initializeMemory(as: UInt8.self, repeating: 0, count: Int(RECFS_FUSE_URING_HEADER_SIZE))
+        // The payload's pages are touched only as replies need them.
+        payload = mmap(nil, payloadSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        iov = .allocate(capacity: 2)
+        iov[0] = iovec(iov_base: header, iov_len: Int(RECFS_FUSE_URING_HEADER_SIZE))
+        iov[1] = iovec(iov_base: payload, iov_len: payloadSize)
+    }
+
+    func setPayloadSize(_ n: Int) {
+        header.storeBytes(of: UInt32(n), toByteOffset: Int(RECFS_FUSE_URING_ENT) + 16, as: UInt32.self)
+    }
+
+    func setReply(payloadSize n: Int, unique: UInt64) {
+        header.storeBytes(of: UInt32(MemoryLayout<fuse_out_header>.size + n), toByteOffset: 0, as: UInt32.self)
+        header.storeBytes(of: Int32(0), toByteOffset: 4, as: Int32.self)
+        header.storeBytes(of: unique, toByteOffset: 8, as: UInt64.self)
+        setPayloadSize(n)
+    }
+
+    func setError(_ error: Int32, unique: UInt64) {
+        header.storeBytes(of: UInt32(MemoryLayout<fuse_out_header>.size), toByteOffset: 0, as: UInt32.self)
+        header.storeBytes(of: -error, toByteOffset: 4, as: Int32.self)
+        header.storeBytes(of: unique, toByteOffset: 8, as: UInt64.self)
+        setPayloadSize(0)
+    }
+}
+
+/// A thread with its own io_uring: a CPU queue's server (pinned to that CPU; it registers the
+/// queue's entries) or a reader. Entries it commits come back to its ring with their next
+/// request. Other threads reach it through its mailbox, which an eventfd read on the ring
+/// wakes.
+final class RingServer: @unchecked Sendable {
+    enum Job {
+        case request(RingEntry)
+        case commit(RingEntry, UInt64)
+        case stop
+    }
+
+    unowned let owner: FuseRing
+    /// The CPU queue served, or nil for a reader.
+    let queue: UInt16?
+    let payloadSize: Int
+    private var ring = recfs_ring()
+    private let wakeFD: Int32
+    private var mailbox: [Job] = []
+    private let lock = NSLockLite()
+    private var unsubmitted: UInt32 = 0
+    private var thread: pthread_t?
+    /// The request's bytes laid out for libfuse.
+    let scratch: UnsafeMutableRawBufferPointer
+    private let counter = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private static let wakeTag = UInt64.max
+
+    init(ring owner: FuseRing, queue: UInt16?, payloadSize: Int) {
+        self.owner = owner
+        self.queue = queue
+        self.payloadSize = payloadSize
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK))
+        scratch = .allocate(byteCount: payloadSize + 4096, alignment: 64)
+    }
+
+    func isCurrentThread(_ me: pthread_t) -> Bool { thread.map { pthread_equal($0, me) != 0 } ?? false }
+
+    /// Gives this server a job and wakes it.
+    func post(_ job: Job) {
+        lock.locked { mailbox.append(job) }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    /// Commits a reply from this thread and asks for the entry's next request (sent with the
+    /// next wait).
+    func commit(_ entry: RingEntry, unique: UInt64) {
+        _ = recfs_ring_fuse_cmd(&ring, owner.fuseFD, UInt32(RECFS_FUSE_URING_COMMIT_AND_FETCH), entry.index, entry.qid, unique, nil)
+        unsubmitted += 1
+    }
+
+    private func armWake() {
+        _ = recfs_ring_read(&ring, wakeFD, counter, 8, RingServer.wakeTag)
+        unsubmitted += 1
+    }
+
+    func run() {
+        thread = pthread_self()
+        if let queue { _ = recfs_pin_to_cpu(Int32(queue)) }
+        // Room for a command per entry of every queue, and the wake-up read.
+        let depth = UInt32(FuseRing.entriesPerQueue * max(1, owner.queues.count) + 2)
+        guard recfs_ring_init(&ring, depth, UInt32(IORING_SETUP_SQE128)) == 0 else { return }
+        defer {
+            recfs_ring_free(&ring)
+            close(wakeFD)
+        }
+        armWake()
+        if let queue {
+            for e in owner.entries where e.qid == queue {
+                _ = recfs_ring_fuse_cmd(&ring, owner.fuseFD, UInt32(RECFS_FUSE_URING_REGISTER), e.index, queue, 0, e.iov)
+                unsubmitted += 1
+            }
+        }
+        let spin = queue == nil ? 0 : FuseRing.spinNanoseconds
+        var cqe = io_uring_cqe()
+        var lastActive = monotonicNanoseconds()
+        while true {
+            // Submits this thread's commands; within the spin, looks for the next request
+            // without sleeping, else sleeps until one (or a job) arrives.
+            let spinning = spin > 0 && monotonicNanoseconds() - lastActive < spin
+            let n = recfs_ring_enter(&ring, unsubmitted, spinning ? 0 : 1)
+            if n >= 0 { unsubmitted -= min(unsubmitted, UInt32(n)) }
+            else if n != -EINTR && n != -EAGAIN && n != -EBUSY { return }
+            var active = false
+            while recfs_ring_reap(&ring, &cqe) != 0 {
+                active = true
+                if cqe.user_data == RingServer.wakeTag {
+                    armWake()
+                    let jobs = lock.locked { () -> [Job] in
+                        defer { mailbox.removeAll(keepingCapacity: true) }
+                        return mailbox
+                    }
+                    for job in jobs {
+                        switch job {
+                        case .request(let e): owner.route(e, at: self)
+                        case .commit(let e, let unique): commit(e, unique: unique)
+                        case .stop: return
+                        }
+                    }
+                    continue
+                }
+                guard cqe.user_data < UInt64(owner.entries.count) else { continue }
+                let e = owner.entries[Int(cqe.user_data)]
+                if cqe.res == 0 {
+                    owner.route(e, at: self)
+                } else if cqe.res == -EAGAIN || cqe.res == -EINTR {
+                    _ = recfs_ring_fuse_cmd(&ring, owner.fuseFD, UInt32(RECFS_FUSE_URING_REGISTER), e.index, e.qid, 0, e.iov)
+                    unsubmitted += 1
+                } else {
+                    // The connection is gone (unmount, abort) or the entry was refused (then
+                    // the kernel serves everything through /dev/fuse).
+                    if cqe.res != -ENOTCONN && cqe.res != -ECONNABORTED && cqe.res != -ECANCELED {
+                        owner.refused(cqe.res)
+                    }
+                    owner.entryEnded()
+                }
+            }
+            if active || !spinning {
+                lastActive = monotonicNanoseconds()
+            } else {
+                sched_yield()
+            }
+        }
+    }
+}
