@@ -60,7 +60,7 @@ final class FuseRing: @unchecked Sendable {
     /// Every entry of every queue; set before the servers start, never changed after.
     private(set) var entries: [RingEntry] = []
     /// Requests handed to libfuse and not yet answered, by their unique id.
-    private var pending: [UInt64: RingEntry] = [:]
+    private var pending: [UInt64: (entry: RingEntry, server: RingServer)] = [:]
     private let lock = NSLockLite()
     /// The INIT request's id, seen by the loop thread; its reply is where the ring is offered.
     private var initUnique: UInt64 = 0
@@ -88,12 +88,12 @@ final class FuseRing: @unchecked Sendable {
     func writev(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int32) -> Int {
         let out = UnsafeRawPointer(iov[0].iov_base!)
         let unique = out.load(fromByteOffset: 8, as: UInt64.self)
-        let (entry, isInit) = lock.locked { () -> (RingEntry?, Bool) in
+        let (handed, isInit) = lock.locked { () -> ((entry: RingEntry, server: RingServer)?, Bool) in
             guard unique != 0 else { return (nil, false) }
-            if let e = pending.removeValue(forKey: unique) { return (e, false) }
+            if let p = pending.removeValue(forKey: unique) { return (p, false) }
             return (nil, unique == initUnique && !started)
         }
-        guard let entry else {
+        guard let (entry, server) = handed else {
             var limits: (maxWrite: Int, maxPages: Int)?
             if isInit, count >= 2, iov[1].iov_len >= MemoryLayout<fuse_init_out>.size {
                 // Offer the ring: FUSE_INIT_EXT in flags, FUSE_OVER_IO_URING in flags2.
@@ -112,7 +112,7 @@ final class FuseRing: @unchecked Sendable {
             guard total + n <= entry.payloadSize else {
                 // Never: the kernel asks for no more than the payload holds.
                 entry.setError(EIO, unique: unique)
-                commitFromAnyThread(entry, unique: unique)
+                server.commitFromAnyThread(entry, unique: unique)
                 return MemoryLayout<fuse_out_header>.size + total
             }
             if n > 0 { (entry.payload + total).copyMemory(from: iov[i].iov_base!, byteCount: n) }
@@ -120,18 +120,8 @@ final class FuseRing: @unchecked Sendable {
         }
         entry.header.copyMemory(from: out, byteCount: MemoryLayout<fuse_out_header>.size)
         entry.setPayloadSize(total)
-        commitFromAnyThread(entry, unique: unique)
+        server.commitFromAnyThread(entry, unique: unique)
         return MemoryLayout<fuse_out_header>.size + total
-    }
-
-    /// Commits from the ring server running this thread, else through the entry's queue.
-    private func commitFromAnyThread(_ entry: RingEntry, unique: UInt64) {
-        let me = pthread_self()
-        if let server = (queues + readers).first(where: { $0.isCurrentThread(me) }) {
-            server.commit(entry, unique: unique)
-        } else {
-            queues[Int(entry.qid)].post(.commit(entry, unique))
-        }
     }
 
     /// Sets up a server per CPU queue and the reader threads, after the INIT reply (the kernel
@@ -218,7 +208,7 @@ final class FuseRing: @unchecked Sendable {
             (base + inHeader).copyMemory(from: header + Int(RECFS_FUSE_URING_OP_IN), byteCount: firstArgument)
         }
         if payloadSize > 0 { (base + inHeader + firstArgument).copyMemory(from: entry.payload, byteCount: payloadSize) }
-        lock.locked { pending[unique] = entry }
+        lock.locked { pending[unique] = (entry, server) }
         var buffer = fuse_buf()
         buffer.mem = base
         buffer.size = length
@@ -331,7 +321,15 @@ final class RingServer: @unchecked Sendable {
         scratch = .allocate(byteCount: payloadSize + 4096, alignment: 64)
     }
 
-    func isCurrentThread(_ me: pthread_t) -> Bool { thread.map { pthread_equal($0, me) != 0 } ?? false }
+    /// Commits from this server's thread; from any other (a reply libfuse's handler made on
+    /// a thread of its own), through the mailbox.
+    func commitFromAnyThread(_ entry: RingEntry, unique: UInt64) {
+        if let thread, pthread_equal(thread, pthread_self()) != 0 {
+            commit(entry, unique: unique)
+        } else {
+            post(.commit(entry, unique))
+        }
+    }
 
     /// Gives this server a job and wakes it.
     func post(_ job: Job) {

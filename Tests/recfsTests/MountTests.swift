@@ -10,11 +10,17 @@ final class MountedStore: @unchecked Sendable {
     let tmp: TempDir
     let store: String
     let mountpoint: String
+    let transport: Transport
 
-    /// - Parameter prepare: runs on the store before it is mounted.
-    init(calls: [String]? = nil, prepare: (String) throws -> Void = { _ in }, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// - Parameters:
+    ///   - transport: `.device` mounts with --no-uring; `.ring` lets the daemon use FUSE over
+    ///     io_uring when the kernel offers it (scripts/bootstrap allows it).
+    ///   - prepare: runs on the store before it is mounted.
+    init(calls: [String]? = nil, transport: Transport = .ring, prepare: (String) throws -> Void = { _ in },
+         sourceLocation: SourceLocation = #_sourceLocation) throws {
         let tmp = try TempDir("recfs-mount")
         self.tmp = tmp
+        self.transport = transport
         mountpoint = tmp.sub("mnt")
         do {
             store = try StoreHelper.demoStore(tmp, calls: calls, sourceLocation: sourceLocation)
@@ -33,8 +39,16 @@ final class MountedStore: @unchecked Sendable {
     }
 
     func mount() throws {
-        let r = try CLI.run(["mount", "--store", store, mountpoint])
+        let r = try CLI.run(["mount", "--store", store, mountpoint] + (transport == .device ? ["--no-uring"] : []))
         guard r.status == 0 else { throw CLIFailure("mount failed: \(r.summary)") }
+    }
+
+    /// The io_uring instances the daemon holds open.
+    func rings() -> Int {
+        daemons().reduce(0) { total, pid in
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return total + fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "anon_inode:[io_uring]" }.count
+        }
     }
 
     func unmount() throws {
@@ -76,6 +90,17 @@ final class MountedStore: @unchecked Sendable {
     func files() -> [String] { StoreHelper.files(under: mountpoint) }
 }
 
+/// How the daemon talks to the kernel: FUSE over io_uring when offered, or /dev/fuse.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case ring, device
+    var testDescription: String { self == .ring ? "io_uring when offered" : "/dev/fuse" }
+}
+
+/// Whether the kernel lets FUSE servers use io_uring.
+var kernelOffersFuseRing: Bool {
+    ((try? String(contentsOfFile: "/sys/module/fuse/parameters/enable_uring", encoding: .utf8)) ?? "N").hasPrefix("Y")
+}
+
 /// Runs a tool, returning its status and output.
 @discardableResult
 func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String) {
@@ -93,8 +118,8 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
 }
 
 @Suite(.serialized) struct MountTests {
-    @Test func everyFileEqualsRecfsCat() throws {
-        let m = try MountedStore()
+    @Test(arguments: Transport.allCases) func everyFileEqualsRecfsCat(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport)
         defer { m.tearDown() }
         let files = m.files()
         let recordings = files.filter { $0.hasSuffix("/recording.wav") || $0.hasSuffix("/recording.mp3") }
@@ -224,8 +249,8 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(!xdev.out.contains(".settings/"))
     }
 
-    @Test func unmountRefusesABusyTreeAndLeavesBothMountsServing() throws {
-        let m = try MountedStore()
+    @Test(arguments: Transport.allCases) func unmountRefusesABusyTreeAndLeavesBothMountsServing(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport)
         defer { m.tearDown() }
         let day = try #require(try FileManager.default.contentsOfDirectory(atPath: m.mountpoint).first { !$0.hasPrefix(".") })
         let holder = Process()
@@ -239,15 +264,15 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(refused.err.contains("busy") && refused.err.contains("sleep (pid \(holder.processIdentifier))"), "\(refused.summary)")
         #expect(m.isMounted && MountedStore.isMounted(m.mountpoint + "/.settings"))
         #expect(FileManager.default.fileExists(atPath: m.mountpoint + "/.settings/retention.json"))
-        holder.terminate()
+        kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         try m.unmount()
         #expect(!m.isMounted && !MountedStore.isMounted(m.mountpoint + "/.settings"))
         #expect(m.daemons().isEmpty)
     }
 
-    @Test func rsyncTwiceCopiesNothingTheSecondTimeEvenAfterARemount() throws {
-        let m = try MountedStore()
+    @Test(arguments: Transport.allCases) func rsyncTwiceCopiesNothingTheSecondTimeEvenAfterARemount(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport)
         defer { m.tearDown() }
         let dest = m.tmp.sub("copy")
         let first = try tool("/usr/bin/rsync", ["-a", m.mountpoint + "/", dest + "/"])
@@ -327,8 +352,8 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         }
     }
 
-    @Test func aKilledDaemonIsRecognisedClearedAndMountedAgain() throws {
-        let m = try MountedStore()
+    @Test(arguments: Transport.allCases) func aKilledDaemonIsRecognisedClearedAndMountedAgain(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport)
         defer { m.tearDown() }
         let sums = try tool("/usr/bin/find", [".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: m.mountpoint)
         let daemons = m.daemons()
@@ -383,6 +408,32 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         }
     }
 
+    @Test func theTreeIsServedThroughIoUringWhenTheKernelOffersIt() throws {
+        let m = try MountedStore()
+        defer { m.tearDown() }
+        let log = { (try? String(contentsOfFile: m.store + "/mount.log", encoding: .utf8)) ?? "" }
+        let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
+        if kernelOffersFuseRing {
+            // A ring per CPU queue and per reader thread; every request but FORGET goes there.
+            #expect(m.rings() >= cpus + 2, "io_uring instances: \(m.rings())")
+            #expect(log().contains("through FUSE over io_uring"), "\(log())")
+        } else {
+            #expect(m.rings() == 0)
+            #expect(log().contains("through /dev/fuse"), "\(log())")
+        }
+        let listed = try tool("/usr/bin/find", [m.mountpoint, "-xdev", "-type", "f"])
+        #expect(listed.status == 0 && listed.out.split(separator: "\n").count == m.files().filter { !$0.hasPrefix(".settings/") }.count,
+                "\(listed.out)")
+        #expect(!log().contains("refused FUSE over io_uring"), "\(log())")
+        try m.unmount()
+        #expect(m.daemons().isEmpty)
+
+        let device = try MountedStore(transport: .device)
+        defer { device.tearDown() }
+        #expect(device.rings() == 0)
+        #expect(((try? String(contentsOfFile: device.store + "/mount.log", encoding: .utf8)) ?? "").contains("through /dev/fuse"))
+    }
+
     @Test func sigtermUnmountsCleanly() throws {
         let m = try MountedStore()
         defer { m.tearDown() }
@@ -406,8 +457,8 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(again.status != 0 && again.err.contains("not mounted"), "\(again.summary)")
     }
 
-    @Test func parallelReadersNeverSeeAWrongByte() throws {
-        let m = try MountedStore()
+    @Test(arguments: Transport.allCases) func parallelReadersNeverSeeAWrongByte(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport)
         defer { m.tearDown() }
         let files = m.files()
         var contents: [String: Data] = [:]
