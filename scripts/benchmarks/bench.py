@@ -26,7 +26,17 @@ def machine():
         "cpu": cpu, "cores": os.cpu_count(), "memory": f"{mem / 1024 / 1024:.0f} GiB",
         "kernel": platform.release(), "cpu flags": " ".join(aes),
         "openssl": run("openssl", "version").stdout.decode().strip(),
+        "recfs mount transport": fuse_transport(),
     }
+
+
+def fuse_transport():
+    """How `recfs mount` talks to the kernel in this run (scripts/bootstrap allows io_uring)."""
+    try:
+        offered = open("/sys/module/fuse/parameters/enable_uring").read().strip() in ("Y", "1")
+    except OSError:
+        offered = False
+    return "FUSE over io_uring (fuse.enable_uring=Y); the peers use /dev/fuse" if offered else "/dev/fuse (fuse.enable_uring off)"
 
 
 def timed(args, repeat, stdout=subprocess.DEVNULL):
