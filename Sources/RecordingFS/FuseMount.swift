@@ -62,7 +62,7 @@ public final class FuseMount: @unchecked Sendable {
     }
 
     /// Whether the tree is served through FUSE over io_uring (the kernel offered it).
-    public var servesThroughRing: Bool { tree.ring != nil }
+    public var servesThroughRing: Bool { tree.ring?.isActive == true }
 
     /// Serves until the tree is unmounted or the daemon is told to stop (SIGINT, SIGTERM,
     /// SIGHUP, or stop()); then unmounts `.settings/` and the tree, in that order.

@@ -53,7 +53,10 @@ final class FuseRing: @unchecked Sendable {
     static let spinNanoseconds: Int64 = 50_000
 
     private let session: OpaquePointer
-    let fuseFD: Int32
+    private let fuseFD: Int32
+    /// The connection as the rings name it: a duplicate of the session's descriptor, which
+    /// libfuse closes at unmount while replies may still be committed.
+    private(set) var ringFD: Int32 = -1
     let read: RingRead
     private(set) var queues: [RingServer] = []
     private(set) var readers: [RingServer] = []
@@ -62,8 +65,11 @@ final class FuseRing: @unchecked Sendable {
     /// Requests handed to libfuse and not yet answered, by their unique id.
     private var pending: [UInt64: (entry: RingEntry, server: RingServer)] = [:]
     private let lock = NSLockLite()
-    /// The INIT request's id, seen by the loop thread; its reply is where the ring is offered.
+    /// The INIT request's id, seen by the loop thread; its reply is where the ring is offered
+    /// (only when the kernel's INIT offered it).
     private var initUnique: UInt64 = 0
+    private var kernelOffered = false
+    /// Set once the rings are made (before the INIT reply accepts them).
     private var started = false
     private let finished = DispatchGroup()
     /// Entries the kernel still holds or we are answering; 0 once the connection is gone.
@@ -79,7 +85,14 @@ final class FuseRing: @unchecked Sendable {
     /// Called by the loop thread with each request read from /dev/fuse.
     func sawDeviceRequest(_ header: UnsafeRawPointer) {
         if header.load(fromByteOffset: 4, as: UInt32.self) == FUSE_INIT.rawValue {
-            lock.locked { initUnique = header.load(fromByteOffset: 8, as: UInt64.self) }
+            // fuse_init_in after the 40-byte header: flags at 12, flags2 at 16.
+            let length = Int(header.load(as: UInt32.self))
+            let flags = length >= 60 ? header.load(fromByteOffset: 52, as: UInt32.self) : 0
+            let flags2 = length >= 60 ? header.load(fromByteOffset: 56, as: UInt32.self) : 0
+            lock.locked {
+                initUnique = header.load(fromByteOffset: 8, as: UInt64.self)
+                kernelOffered = flags & UInt32(FUSE_INIT_EXT) != 0 && flags2 & UInt32(RECFS_FUSE_OVER_IO_URING_FLAGS2) != 0
+            }
         }
     }
 
@@ -91,19 +104,24 @@ final class FuseRing: @unchecked Sendable {
         let (handed, isInit) = lock.locked { () -> ((entry: RingEntry, server: RingServer)?, Bool) in
             guard unique != 0 else { return (nil, false) }
             if let p = pending.removeValue(forKey: unique) { return (p, false) }
-            return (nil, unique == initUnique && !started)
+            return (nil, unique == initUnique && kernelOffered && !started)
         }
         guard let (entry, server) = handed else {
-            var limits: (maxWrite: Int, maxPages: Int)?
+            var accepted = false
             if isInit, count >= 2, iov[1].iov_len >= MemoryLayout<fuse_init_out>.size {
-                // Offer the ring: FUSE_INIT_EXT in flags, FUSE_OVER_IO_URING in flags2.
+                // Accept the ring (FUSE_INIT_EXT in flags, FUSE_OVER_IO_URING in flags2) only
+                // once every ring is made: from then on the kernel holds every request until
+                // each queue has an entry.
                 let initOut = iov[1].iov_base!.assumingMemoryBound(to: fuse_init_out.self)
-                initOut.pointee.flags |= UInt32(FUSE_INIT_EXT)
-                initOut.pointee.flags2 |= UInt32(RECFS_FUSE_OVER_IO_URING_FLAGS2)
-                limits = (Int(initOut.pointee.max_write), Int(initOut.pointee.max_pages))
+                let maxPages = initOut.pointee.flags & UInt32(FUSE_MAX_PAGES) != 0 ? Int(initOut.pointee.max_pages) : 32
+                if prepare(maxWrite: Int(initOut.pointee.max_write), maxPages: maxPages) {
+                    initOut.pointee.flags |= UInt32(FUSE_INIT_EXT)
+                    initOut.pointee.flags2 |= UInt32(RECFS_FUSE_OVER_IO_URING_FLAGS2)
+                    accepted = true
+                }
             }
             let n = Glibc.writev(fd, iov, count)
-            if let limits, n >= 0 { start(maxWrite: limits.maxWrite, maxPages: limits.maxPages) }
+            if accepted { start() }
             return n
         }
         var total = 0
@@ -124,24 +142,47 @@ final class FuseRing: @unchecked Sendable {
         return MemoryLayout<fuse_out_header>.size + total
     }
 
-    /// Sets up a server per CPU queue and the reader threads, after the INIT reply (the kernel
-    /// refuses entries before; it holds new requests until every queue has one).
-    private func start(maxWrite: Int, maxPages: Int) {
-        let go = lock.locked { () -> Bool in
-            guard !started else { return false }
-            started = true
-            return true
-        }
-        guard go else { return }
-        let payloadSize = max(8192, maxWrite, maxPages * 4096)
+    /// Makes the entries, a server per CPU queue and the reader threads, each server with its
+    /// ring; false (nothing kept, the session stays on /dev/fuse) if any of it fails.
+    private func prepare(maxWrite: Int, maxPages: Int) -> Bool {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let payloadSize = max(8192, maxWrite, maxPages * page)
         let cpus = possibleCPUs()
         let perQueue = FuseRing.entriesPerQueue
-        entries = (0..<(cpus * perQueue)).map { RingEntry(qid: UInt16($0 / perQueue), index: $0, payloadSize: payloadSize) }
-        queues = (0..<cpus).map { RingServer(ring: self, queue: UInt16($0), payloadSize: payloadSize) }
-        readers = (0..<max(2, min(cpus, 4))).map { _ in RingServer(ring: self, queue: nil, payloadSize: payloadSize) }
-        liveEntries.store(cpus * FuseRing.entriesPerQueue, ordering: .relaxed)
+        guard let channel = Optional(dup(fuseFD)), channel >= 0 else { return false }
+        var made: [RingEntry] = []
+        for i in 0..<(cpus * perQueue) {
+            guard let e = RingEntry(qid: UInt16(i / perQueue), index: i, payloadSize: payloadSize) else {
+                close(channel)
+                return false
+            }
+            made.append(e)
+        }
+        let depth = UInt32(min(cpus * perQueue + 2, 1024))
+        let q = (0..<cpus).map { RingServer(ring: self, queue: UInt16($0), payloadSize: payloadSize) }
+        let r = (0..<max(2, min(cpus, 4))).map { _ in RingServer(ring: self, queue: nil, payloadSize: payloadSize) }
+        var failure: Int32 = 0
+        for server in q + r where failure == 0 { failure = server.setUp(depth: depth) }
+        guard failure == 0 else {
+            FileHandle.standardError.write(Data("recfs mount: no io_uring here (\(String(cString: strerror(-failure)))); serving through /dev/fuse\n".utf8))
+            close(channel)
+            return false
+        }
+        lock.locked {
+            ringFD = channel
+            entries = made
+            queues = q
+            readers = r
+        }
+        liveEntries.store(cpus * perQueue, ordering: .relaxed)
+        return true
+    }
+
+    /// Starts the servers (after the INIT reply: the kernel refuses entries before it).
+    private func start() {
+        for _ in queues + readers { finished.enter() }
+        lock.locked { started = true }
         for (i, server) in (queues + readers).enumerated() {
-            finished.enter()
             let thread = Thread { [finished] in
                 server.run()
                 finished.leave()
@@ -226,11 +267,11 @@ final class FuseRing: @unchecked Sendable {
     /// An entry the kernel gave back with an error: the connection is gone. When none is
     /// left, every server stops.
     fileprivate func entryEnded() {
-        if liveEntries.subtract(1, ordering: .relaxed).newValue <= 0 { stopServers() }
+        if liveEntries.subtract(1, ordering: .relaxed).newValue == 0 { stopServers() }
     }
 
     private func stopServers() {
-        for server in queues + readers { server.post(.stop) }
+        for server in lock.locked({ queues + readers }) { server.post(.stop) }
     }
 
     /// Waits for the servers to end (the kernel ends them at unmount); then stops what is left.
@@ -240,7 +281,14 @@ final class FuseRing: @unchecked Sendable {
             stopServers()
             _ = finished.wait(timeout: .now() + 2)
         }
+        if finished.wait(timeout: .now()) == .success, ringFD >= 0 {
+            close(ringFD)
+            ringFD = -1
+        }
     }
+
+    /// Whether the kernel took the ring (its INIT offered it and every ring was made).
+    var isActive: Bool { lock.locked { started } }
 
     var isRunning: Bool { lock.locked { started } && finished.wait(timeout: .now()) == .timedOut }
 }
@@ -255,14 +303,19 @@ final class RingEntry: @unchecked Sendable {
     let index: UInt64
     let iov: UnsafeMutablePointer<iovec>
 
-    init(qid: UInt16, index: Int, payloadSize: Int) {
+    /// Whether the entry's last command was a REGISTER (only that may be retried).
+    var registering = false
+
+    init?(qid: UInt16, index: Int, payloadSize: Int) {
+        // The payload's pages are touched only as replies need them.
+        guard let mapped = mmap(nil, payloadSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else { return nil }
+        payload = mapped
         self.qid = qid
         self.index = UInt64(index)
         self.payloadSize = payloadSize
         header = .allocate(byteCount: Int(RECFS_FUSE_URING_HEADER_SIZE), alignment: 64)
         header.initializeMemory(as: UInt8.self, repeating: 0, count: Int(RECFS_FUSE_URING_HEADER_SIZE))
-        // The payload's pages are touched only as replies need them.
-        payload = mmap(nil, payloadSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
         iov = .allocate(capacity: 2)
         iov[0] = iovec(iov_base: header, iov_len: Int(RECFS_FUSE_URING_HEADER_SIZE))
         iov[1] = iovec(iov_base: payload, iov_len: payloadSize)
@@ -321,6 +374,30 @@ final class RingServer: @unchecked Sendable {
         scratch = .allocate(byteCount: payloadSize + 4096, alignment: 64)
     }
 
+    /// The eventfd lives as long as the server: threads may still post after its loop ended.
+    deinit {
+        if wakeFD >= 0 { close(wakeFD) }
+        recfs_ring_free(&ring)
+    }
+
+    /// Makes the ring (sized for every entry, which may all come to one ring, and the wake-up
+    /// read); 0, or -errno.
+    func setUp(depth: UInt32) -> Int32 {
+        guard wakeFD >= 0 else { return -errno }
+        return recfs_ring_init(&ring, depth, UInt32(IORING_SETUP_SQE128))
+    }
+
+    /// Queues a FUSE command, submitting what is queued first if the ring is full.
+    private func push(_ op: Int, _ entry: RingEntry, commitId: UInt64) {
+        entry.registering = op == RECFS_FUSE_URING_REGISTER
+        let iov = op == RECFS_FUSE_URING_REGISTER ? entry.iov : nil
+        while recfs_ring_fuse_cmd(&ring, owner.ringFD, UInt32(op), entry.index, entry.qid, commitId, iov) == -EBUSY {
+            let n = recfs_ring_enter(&ring, unsubmitted, 0)
+            if n > 0 { unsubmitted -= min(unsubmitted, UInt32(n)) } else if n != -EINTR && n != -EAGAIN { return }
+        }
+        unsubmitted += 1
+    }
+
     /// Commits from this server's thread; from any other (a reply libfuse's handler made on
     /// a thread of its own), through the mailbox.
     func commitFromAnyThread(_ entry: RingEntry, unique: UInt64) {
@@ -341,8 +418,7 @@ final class RingServer: @unchecked Sendable {
     /// Commits a reply from this thread and asks for the entry's next request (sent with the
     /// next wait).
     func commit(_ entry: RingEntry, unique: UInt64) {
-        _ = recfs_ring_fuse_cmd(&ring, owner.fuseFD, UInt32(RECFS_FUSE_URING_COMMIT_AND_FETCH), entry.index, entry.qid, unique, nil)
-        unsubmitted += 1
+        push(RECFS_FUSE_URING_COMMIT_AND_FETCH, entry, commitId: unique)
     }
 
     private func armWake() {
@@ -353,19 +429,9 @@ final class RingServer: @unchecked Sendable {
     func run() {
         thread = pthread_self()
         if let queue { _ = recfs_pin_to_cpu(Int32(queue)) }
-        // Room for a command per entry of every queue, and the wake-up read.
-        let depth = UInt32(FuseRing.entriesPerQueue * max(1, owner.queues.count) + 2)
-        guard recfs_ring_init(&ring, depth, UInt32(IORING_SETUP_SQE128)) == 0 else { return }
-        defer {
-            recfs_ring_free(&ring)
-            close(wakeFD)
-        }
         armWake()
         if let queue {
-            for e in owner.entries where e.qid == queue {
-                _ = recfs_ring_fuse_cmd(&ring, owner.fuseFD, UInt32(RECFS_FUSE_URING_REGISTER), e.index, queue, 0, e.iov)
-                unsubmitted += 1
-            }
+            for e in owner.entries where e.qid == queue { push(RECFS_FUSE_URING_REGISTER, e, commitId: 0) }
         }
         let spin = queue == nil ? 0 : FuseRing.spinNanoseconds
         var cqe = io_uring_cqe()
@@ -386,26 +452,33 @@ final class RingServer: @unchecked Sendable {
                         defer { mailbox.removeAll(keepingCapacity: true) }
                         return mailbox
                     }
+                    var stop = false
                     for job in jobs {
                         switch job {
                         case .request(let e): owner.route(e, at: self)
                         case .commit(let e, let unique): commit(e, unique: unique)
-                        case .stop: return
+                        case .stop: stop = true
                         }
+                    }
+                    if stop {
+                        // What the jobs queued still goes to the kernel.
+                        _ = recfs_ring_enter(&ring, unsubmitted, 0)
+                        return
                     }
                     continue
                 }
                 guard cqe.user_data < UInt64(owner.entries.count) else { continue }
                 let e = owner.entries[Int(cqe.user_data)]
                 if cqe.res == 0 {
+                    e.registering = false
                     owner.route(e, at: self)
-                } else if cqe.res == -EAGAIN || cqe.res == -EINTR {
-                    _ = recfs_ring_fuse_cmd(&ring, owner.fuseFD, UInt32(RECFS_FUSE_URING_REGISTER), e.index, e.qid, 0, e.iov)
-                    unsubmitted += 1
+                } else if (cqe.res == -EAGAIN || cqe.res == -EINTR) && e.registering {
+                    push(RECFS_FUSE_URING_REGISTER, e, commitId: 0)
                 } else {
                     // The connection is gone (unmount, abort) or the entry was refused (then
                     // the kernel serves everything through /dev/fuse).
-                    if cqe.res != -ENOTCONN && cqe.res != -ECONNABORTED && cqe.res != -ECANCELED {
+                    let gone = [ENOTCONN, ECONNABORTED, ECANCELED, EBADF, ENOENT, ENODEV].map { -$0 }
+                    if !gone.contains(cqe.res) {
                         owner.refused(cqe.res)
                     }
                     owner.entryEnded()

@@ -83,12 +83,19 @@ public final class RecordingFileSystem: @unchecked Sendable {
     /// every call.json is asked for again (its expiry, key id and mtime). Cheap when nothing
     /// changed.
     public func settingsMayHaveChanged() {
-        let stamp: (version: Int, at: Int64), changed: Int64?
+        let stamp: (version: Int, at: Int64), changed: DocumentsStamp?
         do {
             stamp = try store.settingsStamp()
             changed = try store.documentsChangedAt()
         } catch { return }
-        guard state.withLock({ $0.version != stamp.version || $0.documentsChangedAt != changed }) else { return }
+        // A reply read from the catalog just before the change may reach the kernel just after
+        // it was told to forget: so the next look forgets once more.
+        let (changedNow, again) = state.withLock { s -> (Bool, Bool) in
+            let changedNow = s.version != stamp.version || s.documentsChangedAt != changed
+            defer { s.forgetAgain = changedNow }
+            return (changedNow, s.forgetAgain)
+        }
+        guard changedNow || again else { return }
         guard let dates = try? store.localDates() else { return }
         let shown = state.withLock { s -> [String] in
             s.version = stamp.version
@@ -259,9 +266,11 @@ public final class RecordingFileSystem: @unchecked Sendable {
         if offset > 0, let cached = listings.get(inode) {
             entries = cached
         } else {
+            let generation = listings.generation
             entries = try list(inode, caller: caller)
-            // The next request (often the one that finds the end) pages through this listing.
-            listings.set(inode, entries)
+            // The next request (often the one that finds the end) pages through this listing,
+            // unless the tree changed while it was read.
+            listings.set(inode, entries, readAt: generation)
         }
         return entries[min(offset, entries.count)...]
     }
@@ -335,7 +344,9 @@ final class LockedState: @unchecked Sendable {
         /// The settings version `dates` comes from.
         var version: Int
         /// The newest call.json change seen (Store.documentsChangedAt).
-        var documentsChangedAt: Int64?
+        var documentsChangedAt: DocumentsStamp?
+        /// The last look found a change (the next one forgets once more).
+        var forgetAgain = false
         /// The newest recording number and the instant the catalog was last looked at.
         var newestNumber: Int64
         var checkedAt: Int64
@@ -345,7 +356,7 @@ final class LockedState: @unchecked Sendable {
     private var values: Values
     private let lock = NSLock()
 
-    init(dates: LocalDate, version: Int, documentsChangedAt: Int64?, newestNumber: Int64, checkedAt: Int64) {
+    init(dates: LocalDate, version: Int, documentsChangedAt: DocumentsStamp?, newestNumber: Int64, checkedAt: Int64) {
         values = Values(dates: dates, version: version, documentsChangedAt: documentsChangedAt,
                         newestNumber: newestNumber, checkedAt: checkedAt)
     }
@@ -386,8 +397,13 @@ final class ListingCache: @unchecked Sendable {
         }
     }
 
-    func set(_ inode: UInt64, _ listing: [DirectoryEntry]) {
+    /// Cleared so far; a listing read before a clear is not kept after it.
+    private var clears = 0
+    var generation: Int { lock.withLock { clears } }
+
+    func set(_ inode: UInt64, _ listing: [DirectoryEntry], readAt generation: Int) {
         lock.withLock {
+            guard generation == clears else { return }
             clock += 1
             if let old = entries.removeValue(forKey: inode) { held -= old.listing.count }
             while !entries.isEmpty && (entries.count >= ListingCache.limit || held + listing.count > ListingCache.entryLimit),
@@ -401,6 +417,7 @@ final class ListingCache: @unchecked Sendable {
 
     func clear() {
         lock.withLock {
+            clears += 1
             entries.removeAll()
             held = 0
         }

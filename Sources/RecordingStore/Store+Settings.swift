@@ -116,13 +116,19 @@ extension Store {
     }
 
     /// The newest change to any call.json after its ingest (a retention change or a key
-    /// rotation), or nil when none changed; read from an index, cheap to ask often.
-    public func documentsChangedAt() throws -> Int64? {
+    /// rotation) and how many documents changed at that instant; nil when none changed. A
+    /// rotation dates each recording as it goes, several within one millisecond, so the count
+    /// tells a later one from an earlier one. Read from an index, cheap to ask often.
+    public func documentsChangedAt() throws -> DocumentsStamp? {
         try catalog.pool.read { db in
-            try Int64.fetchOne(db, sql: """
+            guard let at = try Int64.fetchOne(db, sql: """
                 SELECT MAX(documentChangedAt) FROM recording INDEXED BY recording_document_changes
                 WHERE documentChangedAt IS NOT NULL
-                """)
+                """) else { return nil }
+            let count = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM recording INDEXED BY recording_document_changes WHERE documentChangedAt = ?
+                """, arguments: [at]) ?? 0
+            return DocumentsStamp(at: at, count: count)
         }
     }
 
@@ -143,4 +149,10 @@ extension Store {
         }
         return changed
     }
+}
+
+/// The newest call.json change: when, and how many documents changed then.
+public struct DocumentsStamp: Equatable, Sendable {
+    public let at: Int64
+    public let count: Int
 }

@@ -252,6 +252,7 @@ import Testing
 
     @Test func aSettingsChangeTellsTheTreeToForget() throws {
         fs.settingsMayHaveChanged()  // the fixture's settings, set after the filesystem was made
+        fs.settingsMayHaveChanged()  // and the repeat that follows every change
         let forgotten = Box()
         fs.forget = { days, _, _ in forgotten.set(days) }
         let days = try f.days().map(\.name)
