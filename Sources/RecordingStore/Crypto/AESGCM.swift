@@ -1,6 +1,10 @@
-// AESGCM: AES-256-GCM through libcrypto's EVP interface, one reusable context per key.
+// AESGCM: AES-256-GCM, one reusable context per key: recfs's own VAES/VPCLMULQDQ code where
+// the CPU has it (CGCM, about twice OpenSSL 3.0's speed there), libcrypto's EVP interface
+// elsewhere. Both give the same bytes (AESGCMTests checks them against each other).
 
+import CGCM
 import COpenSSL
+import Glibc
 
 /// AES-256-GCM with a fixed key. The key schedule is computed once; each seal or open only
 /// sets a new nonce, so chunk after chunk costs no allocation.
@@ -12,15 +16,38 @@ public final class AESGCM {
     public static let nonceSize = 12
     public static let tagSize = 16
 
+    /// Which code does the work.
+    public enum Implementation: String, Sendable {
+        /// VAES and VPCLMULQDQ on 256-bit registers (CGCM).
+        case vaes
+        /// libcrypto's EVP interface.
+        case openssl
+
+        /// The fastest this CPU runs, unless `RECFS_GCM=openssl` asks for libcrypto.
+        public static let preferred: Implementation = {
+            if let asked = getenv("RECFS_GCM"), String(cString: asked) == "openssl" { return .openssl }
+            return vaesAvailable ? .vaes : .openssl
+        }()
+    }
+
+    /// Whether this CPU has AVX2, VAES and VPCLMULQDQ (and the kernel saves their registers).
+    public static let vaesAvailable = recfs_gcm_available() == 1
+
+    public let implementation: Implementation
+    private let fast: OpaquePointer?
     private let encryptContext: OpaquePointer
     private let decryptContext: OpaquePointer
 
-    /// - Parameter key: 32 bytes.
-    public init(key: [UInt8]) throws(OpenSSLError) {
+    /// - Parameters:
+    ///   - key: 32 bytes.
+    ///   - implementation: `.vaes` falls back to `.openssl` on a CPU without the instructions.
+    public init(key: [UInt8], implementation: Implementation = .preferred) throws(OpenSSLError) {
         precondition(key.count == AESGCM.keySize, "AES-256 needs a 32-byte key")
         guard let e = EVP_CIPHER_CTX_new(), let d = EVP_CIPHER_CTX_new() else { throw OpenSSLError.last("EVP_CIPHER_CTX_new") }
         encryptContext = e
         decryptContext = d
+        fast = implementation == .vaes ? key.withUnsafeBufferPointer { recfs_gcm_new($0.baseAddress) } : nil
+        self.implementation = fast == nil ? .openssl : .vaes
         try key.withUnsafeBufferPointer { k throws(OpenSSLError) in
             try OpenSSLError.check(EVP_EncryptInit_ex(e, EVP_aes_256_gcm(), nil, k.baseAddress, nil), "EVP_EncryptInit_ex")
             try OpenSSLError.check(EVP_DecryptInit_ex(d, EVP_aes_256_gcm(), nil, k.baseAddress, nil), "EVP_DecryptInit_ex")
@@ -28,6 +55,7 @@ public final class AESGCM {
     }
 
     deinit {
+        recfs_gcm_free(fast)
         EVP_CIPHER_CTX_free(encryptContext)
         EVP_CIPHER_CTX_free(decryptContext)
     }
@@ -35,6 +63,12 @@ public final class AESGCM {
     /// Encrypts `count` bytes from `input` into `output` (same length) and writes the 16-byte tag to `tag`.
     public func seal(nonce: UnsafeRawPointer, aad: UnsafeRawBufferPointer, input: UnsafeRawPointer?, count: Int,
                      output: UnsafeMutableRawPointer?, tag: UnsafeMutableRawPointer) throws(OpenSSLError) {
+        if let fast {
+            recfs_gcm_seal(fast, nonce.assumingMemoryBound(to: UInt8.self), aad.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                           aad.count, input?.assumingMemoryBound(to: UInt8.self), count,
+                           output?.assumingMemoryBound(to: UInt8.self), tag.assumingMemoryBound(to: UInt8.self))
+            return
+        }
         let ctx = encryptContext
         var outLength: Int32 = 0
         try OpenSSLError.check(EVP_EncryptInit_ex(ctx, nil, nil, nil, nonce.assumingMemoryBound(to: UInt8.self)), "EVP_EncryptInit_ex")
@@ -51,9 +85,15 @@ public final class AESGCM {
     }
 
     /// Decrypts and authenticates. Returns false when the tag does not match (tampered,
-    /// truncated, reordered or spliced data); `output` then holds nothing usable.
+    /// truncated, reordered or spliced data); `output` then holds nothing usable (zeros on
+    /// the VAES path).
     public func open(nonce: UnsafeRawPointer, aad: UnsafeRawBufferPointer, input: UnsafeRawPointer?, count: Int,
                      output: UnsafeMutableRawPointer?, tag: UnsafeRawPointer) throws(OpenSSLError) -> Bool {
+        if let fast {
+            return recfs_gcm_open(fast, nonce.assumingMemoryBound(to: UInt8.self), aad.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                  aad.count, input?.assumingMemoryBound(to: UInt8.self), count,
+                                  output?.assumingMemoryBound(to: UInt8.self), tag.assumingMemoryBound(to: UInt8.self)) == 1
+        }
         let ctx = decryptContext
         var outLength: Int32 = 0
         try OpenSSLError.check(EVP_DecryptInit_ex(ctx, nil, nil, nil, nonce.assumingMemoryBound(to: UInt8.self)), "EVP_DecryptInit_ex")
