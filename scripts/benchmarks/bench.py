@@ -72,19 +72,29 @@ def pause_page_reporting():
             f.write("11")
     except OSError:
         return None, "none (no page_reporting module, or not writable)"
-    log("pausing the balloon's free page reporting; faulting in 4 GiB of free memory")
-    import mmap
-    m = mmap.mmap(-1, 4 << 30)
-    for off in range(0, 4 << 30, 4096):
-        m[off] = 1
-    m.close()
     return before, f"the balloon's free page reporting paused for the run (page_reporting_order {before} → 11, restored after)"
 
 
 def main():
+    order_before, reporting = pause_page_reporting()
+    try:
+        if order_before is not None:
+            log("paused the balloon's free page reporting; faulting in 4 GiB of free memory")
+            import mmap
+            m = mmap.mmap(-1, 4 << 30)
+            for off in range(0, 4 << 30, 4096):
+                m[off] = 1
+            m.close()
+        benchmarks(reporting)
+    finally:
+        if order_before is not None:
+            with open(reporting_order, "w") as f:
+                f.write(order_before)
+
+
+def benchmarks(reporting):
     work = tempfile.mkdtemp(prefix="recfs-bench-")
     results = {}
-    order_before, reporting = pause_page_reporting()
     try:
         store = os.path.join(work, "store")
         run(recfs, "init", "--store", store, "--account", "ACbench", "--plan", "growth")
@@ -188,15 +198,10 @@ figure includes reading the blob (from the page cache) and authenticating every 
 | ranges straddling a chunk boundary (2 chunks) | {r['range_two_chunk_share']*100:.0f} % | |
 | one ranged `recfs cat`, wall time incl. process start, median | {r['range_median_ms']:.1f} ms | |
 """
-    try:
-        md += engine_section()
-        import mount_bench
-        md += mount_bench.section(recfs, calls=int(os.environ.get("RECFS_BENCH_CALLS", "100000")),
-                                  rss_calls=int(os.environ.get("RECFS_BENCH_RSS_CALLS", "1000000")))
-    finally:
-        if order_before is not None:
-            with open(reporting_order, "w") as f:
-                f.write(order_before)
+    md += engine_section()
+    import mount_bench
+    md += mount_bench.section(recfs, calls=int(os.environ.get("RECFS_BENCH_CALLS", "100000")),
+                              rss_calls=int(os.environ.get("RECFS_BENCH_RSS_CALLS", "1000000")))
     open(os.path.join(root, "BENCHMARKS.md"), "w").write(md)
     print(md)
 
