@@ -50,7 +50,7 @@ final class FuseRing: @unchecked Sendable {
     static let entriesPerQueue = 8
     /// How long a queue's thread keeps looking for requests after its last one before it
     /// sleeps (as the /dev/fuse loop does; see FuseSession.serve).
-    static let spinNanoseconds: Int64 = 50_000
+    static let spinNanoseconds: Int64 = FuseSession.spinMicroseconds * 1000
 
     private let session: OpaquePointer
     private let fuseFD: Int32
