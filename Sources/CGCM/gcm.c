@@ -30,7 +30,8 @@ struct recfs_gcm {
     __m128i power1;         // x^-1·H
 };
 
-int recfs_gcm_available(void) {
+// CPUID traps to the hypervisor in a virtual machine: asked once, then remembered.
+static int cpu_has_path(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     const unsigned aes = 1u << 25, pclmul = 1u << 1, osxsave = 1u << 27, avx = 1u << 28, ssse3 = 1u << 9, sse41 = 1u << 19;
@@ -44,6 +45,13 @@ int recfs_gcm_available(void) {
     __cpuid_count(7, 0, a, b, c, d);
     const unsigned avx2 = 1u << 5, vaes = 1u << 9, vpclmul = 1u << 10;
     return (b & avx2) == avx2 && (c & (vaes | vpclmul)) == (vaes | vpclmul);
+}
+
+int recfs_gcm_available(void) {
+    // A race only computes the same answer twice.
+    static volatile int known = -1;
+    if (known < 0) known = cpu_has_path();
+    return known;
 }
 
 static inline FAST __m128i reverse(__m128i v) {

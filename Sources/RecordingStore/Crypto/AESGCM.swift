@@ -9,8 +9,8 @@ import Glibc
 /// AES-256-GCM with a fixed key. The key schedule is computed once; each seal or open only
 /// sets a new nonce, so chunk after chunk costs no allocation.
 ///
-/// Thread safety: an instance holds one EVP context and must not be used by two threads at
-/// once. Make one per thread (they are cheap).
+/// Thread safety: an instance holds a key schedule and (on the libcrypto path) EVP contexts,
+/// and must not be used by two threads at once. Make one per thread (they are cheap).
 public final class AESGCM {
     public static let keySize = 32
     public static let nonceSize = 12
@@ -34,20 +34,28 @@ public final class AESGCM {
     public static let vaesAvailable = recfs_gcm_available() == 1
 
     public let implementation: Implementation
+    /// The VAES schedule, or nil when libcrypto does the work (then the EVP contexts are set).
     private let fast: OpaquePointer?
-    private let encryptContext: OpaquePointer
-    private let decryptContext: OpaquePointer
+    private let encryptContext: OpaquePointer?
+    private let decryptContext: OpaquePointer?
 
     /// - Parameters:
     ///   - key: 32 bytes.
     ///   - implementation: `.vaes` falls back to `.openssl` on a CPU without the instructions.
     public init(key: [UInt8], implementation: Implementation = .preferred) throws(OpenSSLError) {
         precondition(key.count == AESGCM.keySize, "AES-256 needs a 32-byte key")
+        if implementation == .vaes, AESGCM.vaesAvailable, let f = key.withUnsafeBufferPointer({ recfs_gcm_new($0.baseAddress) }) {
+            fast = f
+            encryptContext = nil
+            decryptContext = nil
+            self.implementation = .vaes
+            return
+        }
+        fast = nil
+        self.implementation = .openssl
         guard let e = EVP_CIPHER_CTX_new(), let d = EVP_CIPHER_CTX_new() else { throw OpenSSLError.last("EVP_CIPHER_CTX_new") }
         encryptContext = e
         decryptContext = d
-        fast = implementation == .vaes ? key.withUnsafeBufferPointer { recfs_gcm_new($0.baseAddress) } : nil
-        self.implementation = fast == nil ? .openssl : .vaes
         try key.withUnsafeBufferPointer { k throws(OpenSSLError) in
             try OpenSSLError.check(EVP_EncryptInit_ex(e, EVP_aes_256_gcm(), nil, k.baseAddress, nil), "EVP_EncryptInit_ex")
             try OpenSSLError.check(EVP_DecryptInit_ex(d, EVP_aes_256_gcm(), nil, k.baseAddress, nil), "EVP_DecryptInit_ex")
@@ -69,7 +77,7 @@ public final class AESGCM {
                            output?.assumingMemoryBound(to: UInt8.self), tag.assumingMemoryBound(to: UInt8.self))
             return
         }
-        let ctx = encryptContext
+        guard let ctx = encryptContext else { preconditionFailure("AESGCM: no EVP context on the VAES path") }
         var outLength: Int32 = 0
         try OpenSSLError.check(EVP_EncryptInit_ex(ctx, nil, nil, nil, nonce.assumingMemoryBound(to: UInt8.self)), "EVP_EncryptInit_ex")
         if aad.count > 0 {
@@ -94,7 +102,7 @@ public final class AESGCM {
                                   aad.count, input?.assumingMemoryBound(to: UInt8.self), count,
                                   output?.assumingMemoryBound(to: UInt8.self), tag.assumingMemoryBound(to: UInt8.self)) == 1
         }
-        let ctx = decryptContext
+        guard let ctx = decryptContext else { preconditionFailure("AESGCM: no EVP context on the VAES path") }
         var outLength: Int32 = 0
         try OpenSSLError.check(EVP_DecryptInit_ex(ctx, nil, nil, nil, nonce.assumingMemoryBound(to: UInt8.self)), "EVP_DecryptInit_ex")
         if aad.count > 0 {
