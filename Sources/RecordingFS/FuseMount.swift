@@ -143,10 +143,6 @@ final class FuseSession: @unchecked Sendable {
     let workers: WorkerPool
     let root: UInt64
     let mountpoint: String
-    /// Mounted read-only (the recording tree): the session takes no writes, so INIT offers the
-    /// kernel writes of at most `readOnlyMaxWrite` bytes.
-    let readOnly: Bool
-    static let readOnlyMaxWrite: UInt32 = 8192
     /// Set once, by init.
     private(set) var pointer: OpaquePointer!
     private var userdata: Unmanaged<FuseSession>?
@@ -163,7 +159,6 @@ final class FuseSession: @unchecked Sendable {
         self.workers = workers
         self.root = root
         self.mountpoint = mountpoint
-        self.readOnly = options.contains("ro")
         var ops = makeOperations()
         let argv: [String] = ["recfs", "-o", options.joined(separator: ",")]
         let cArgs = argv.map { strdup($0) }

@@ -84,17 +84,9 @@ final class BufferPool: @unchecked Sendable {
 func makeOperations() -> fuse_lowlevel_ops {
     var ops = fuse_lowlevel_ops()
 
-    ops.`init` = { userdata, conn in
+    ops.`init` = { _, conn in
         guard let conn else { return }
         conn.pointee.max_readahead = 1 << 20
-        if let userdata, Unmanaged<FuseSession>.fromOpaque(userdata).takeUnretainedValue().readOnly {
-            // Nothing is ever written here, and the kernel sizes each listing's buffer by the
-            // largest write (6.18: min of max_write, max_read and max_pages, however large
-            // getdents asked): left at 1 MiB, every READDIRPLUS got 16 pages allocated, mapped,
-            // unmapped and freed for a call folder's 1 KiB (9 % of a walk's kernel time in
-            // `find`). Two pages hold 40 calls of a flow's listing.
-            conn.pointee.max_write = FuseSession.readOnlyMaxWrite
-        }
         conn.pointee.want |= UInt32(FUSE_CAP_READDIRPLUS)
         conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
         // open(O_TRUNC) arrives as one open, not a truncate then an open: a settings file is

@@ -265,6 +265,9 @@ public final class RecordingFileSystem: @unchecked Sendable {
         let entries: [DirectoryEntry]
         if offset > 0, let cached = listings.get(inode) {
             entries = cached
+            // The end: the kernel now keeps the listing (and asks again only after forgetting
+            // it), so it is not kept here too, next to the one the walk lists next.
+            if offset >= cached.count { listings.remove(inode) }
         } else {
             let generation = listings.generation
             entries = try list(inode, caller: caller)
@@ -296,10 +299,21 @@ public final class RecordingFileSystem: @unchecked Sendable {
             case .flow(let day, let number):
                 guard let flow = try store.flow(number: number) else { throw FSError.noEntry }
                 let generation = callFolders.generation
-                let folders = try store.callFolders(day: day, flow: flow.name, dates: dates, now: now)
-                // A walk lists each of these next: it then needs nothing from the catalog.
-                callFolders.add(folders, readAt: generation)
-                return folders.map { DirectoryEntry(name: $0.callSid, attributes: callAttributes($0, now: now)) }
+                // A walk lists each of these next: it then needs nothing from the catalog. The
+                // folders go to the cache in batches as they are read, never all at once (a
+                // busy flow's day is 100,000 calls and more).
+                var entries: [DirectoryEntry] = [], batch: [CallFolder] = []
+                batch.reserveCapacity(1024)
+                try store.forEachCallFolder(day: day, flow: flow.name, dates: dates, now: now) { c in
+                    entries.append(DirectoryEntry(name: c.callSid, attributes: callAttributes(c, now: now)))
+                    batch.append(c)
+                    if batch.count == batch.capacity {
+                        callFolders.add(batch, readAt: generation)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                callFolders.add(batch, readAt: generation)
+                return entries
             case .call(let number):
                 guard let c = try callFolder(number, now: now) else { throw FSError.noEntry }
                 return try CallFile.allCases.compactMap { kind in
@@ -412,6 +426,12 @@ final class ListingCache: @unchecked Sendable {
             }
             entries[inode] = (listing, clock)
             held += listing.count
+        }
+    }
+
+    func remove(_ inode: UInt64) {
+        lock.withLock {
+            if let old = entries.removeValue(forKey: inode) { held -= old.listing.count }
         }
     }
 

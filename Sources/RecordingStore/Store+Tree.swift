@@ -172,17 +172,24 @@ extension Store {
     /// what listing each call folder needs, read through a cursor (a flow folder may hold tens
     /// of thousands of calls).
     public func callFolders(day: Int64, flow: String, dates: LocalDate, now: Int64) throws -> [CallFolder] {
-        guard let range = dates.range(of: Store.dayName(day)) else { return [] }
-        return try catalog.pool.read { db in
-            var out: [CallFolder] = []
+        var out: [CallFolder] = []
+        try forEachCallFolder(day: day, flow: flow, dates: dates, now: now) { out.append($0) }
+        return out
+    }
+
+    /// The same folders, one at a time, none kept: a flow of a busy day holds 100,000 calls
+    /// or more, and a walk needs each only long enough to list it.
+    public func forEachCallFolder(day: Int64, flow: String, dates: LocalDate, now: Int64,
+                                  _ body: (CallFolder) throws -> Void) throws {
+        guard let range = dates.range(of: Store.dayName(day)) else { return }
+        try catalog.pool.read { db in
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT \(CallFolder.columns) FROM recording
                 WHERE accountSid = ? AND flow = ? AND purgedAt IS NULL AND expiresAt > ?
                   AND callStartedAt >= ? AND callStartedAt < ?
                 ORDER BY callSid
                 """), arguments: [account.sid, flow, now, range.lowerBound.milliseconds, range.upperBound.milliseconds])
-            while let row = try rows.next() { out.append(CallFolder(row)) }
-            return out
+            while let row = try rows.next() { try body(CallFolder(row)) }
         }
     }
 
