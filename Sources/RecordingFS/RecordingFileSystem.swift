@@ -303,11 +303,12 @@ public final class RecordingFileSystem: @unchecked Sendable {
                 // folders go to the cache in batches as they are read, never all at once (a
                 // busy flow's day is 100,000 calls and more).
                 var entries: [DirectoryEntry] = [], batch: [CallFolder] = []
-                batch.reserveCapacity(1024)
+                let batchSize = 1024
+                batch.reserveCapacity(batchSize)
                 try store.forEachCallFolder(day: day, flow: flow.name, dates: dates, now: now) { c in
                     entries.append(DirectoryEntry(name: c.callSid, attributes: callAttributes(c, now: now)))
                     batch.append(c)
-                    if batch.count == batch.capacity {
+                    if batch.count == batchSize {
                         callFolders.add(batch, readAt: generation)
                         batch.removeAll(keepingCapacity: true)
                     }

@@ -168,17 +168,9 @@ extension Store {
         return try catalog.pool.read { db in try request.fetchAll(db) }
     }
 
-    /// The call folders of one flow on one date, by call sid: only what a listing shows and
-    /// what listing each call folder needs, read through a cursor (a flow folder may hold tens
-    /// of thousands of calls).
-    public func callFolders(day: Int64, flow: String, dates: LocalDate, now: Int64) throws -> [CallFolder] {
-        var out: [CallFolder] = []
-        try forEachCallFolder(day: day, flow: flow, dates: dates, now: now) { out.append($0) }
-        return out
-    }
-
-    /// The same folders, one at a time, none kept: a flow of a busy day holds 100,000 calls
-    /// or more, and a walk needs each only long enough to list it.
+    /// The call folders of one flow on one date, by call sid, one at a time and none kept:
+    /// only what a listing shows and what listing each call folder needs, read through a
+    /// cursor (a busy flow's day holds 100,000 calls and more).
     public func forEachCallFolder(day: Int64, flow: String, dates: LocalDate, now: Int64,
                                   _ body: (CallFolder) throws -> Void) throws {
         guard let range = dates.range(of: Store.dayName(day)) else { return }
