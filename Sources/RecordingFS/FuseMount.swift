@@ -23,6 +23,8 @@ public final class FuseMount: @unchecked Sendable {
     public let mountpoint: String
     /// Answers reads of recordings and settings edits beside the loop threads.
     let workers = WorkerPool(threads: 8, name: "recfs-worker")
+    /// Lists ahead of a walk (RecordingFileSystem.background).
+    let ahead = WorkerPool(threads: 1, name: "recfs-ahead")
     private let tree: FuseSession
     private var settings: FuseSession?
     private let notifier: Notifier
@@ -38,6 +40,7 @@ public final class FuseMount: @unchecked Sendable {
         self.filesystem = filesystem
         self.mountpoint = mountpoint
         FuseMount.catchStopSignals()
+        filesystem.background = { [ahead] job in ahead.submit(job) }
         tree = try FuseSession(filesystem: filesystem, workers: workers, root: Node.root.inode, mountpoint: mountpoint,
                                options: ["fsname=recfs", "subtype=recfs"] + options + ["ro"],
                                useRing: ring && kernelOffersFuseRing())
@@ -54,6 +57,7 @@ public final class FuseMount: @unchecked Sendable {
         } catch {
             tree.stop()
             workers.stop()
+            ahead.stop()
             tree.destroy()
             throw error
         }
@@ -106,6 +110,8 @@ public final class FuseMount: @unchecked Sendable {
         settings?.stop()
         tree.stop()
         workers.stop()
+        ahead.stop()
+        filesystem.background = nil
         settings?.destroy()
         tree.destroy()
     }

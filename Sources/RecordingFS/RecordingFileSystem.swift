@@ -39,6 +39,10 @@ public final class RecordingFileSystem: @unchecked Sendable {
     let callFolders = CallFolderCache()
     let folderCounts: FlowFolderCache
     let problems = ProblemLog()
+    /// Runs work beside the requests: listing the flow folder a walk reaches next while it
+    /// walks this one. Set by the mount; without it nothing is listed ahead.
+    public var background: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
+    let ahead = ListingsAhead()
 
     public init(store: Store, uid: uid_t = getuid(), gid: gid_t = getgid()) throws {
         self.store = store
@@ -74,6 +78,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
             inodes.insert(Node.flow(day: day, flow: place.flowNumber).inode)
         }
         listings.clear()
+        ahead.clear()
         forget?([], Array(inodes), false)
     }
 
@@ -105,6 +110,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
             return Array(s.shownDays)
         }
         listings.clear()
+        ahead.clear()
         callFolders.clear()
         forget?(shown, [Node.root.inode] + settings.inodes, true)
     }
@@ -270,12 +276,92 @@ public final class RecordingFileSystem: @unchecked Sendable {
             if offset >= cached.count { listings.remove(inode) }
         } else {
             let generation = listings.generation
-            entries = try list(inode, caller: caller)
+            if let made = listedAhead(inode) { entries = made } else { entries = try list(inode, caller: caller) }
             // The next request (often the one that finds the end) pages through this listing,
             // unless the tree changed while it was read.
             listings.set(inode, entries, readAt: generation)
+            lookAhead(from: inode)
         }
         return entries[min(offset, entries.count)...]
+    }
+
+    /// A flow is listed ahead only while its calls and those of the flow being walked fit in
+    /// the call folder cache together (its folders go there as it is read: the walk's current
+    /// ones must stay).
+    static let listAheadLimit = CallFolderCache.limit
+
+    /// A walk lists a day's flows in order, each after the one before: when a day or a flow is
+    /// listed, the flow the walk reaches next is listed on a background thread (an idle CPU,
+    /// while the walk goes through this flow's call folders), so reaching it costs no catalog
+    /// query. After a day's last flow that is the next date's first.
+    private func lookAhead(from inode: UInt64) {
+        guard let background, let node = Node(inode: inode) else { return }
+        let day: Int64, after: Int64?
+        switch node {
+        case .day(let d): (day, after) = (d, nil)
+        case .flow(let d, let number): (day, after) = (d, number)
+        default: return
+        }
+        // The date's flows as its listing left them (nothing is read from the catalog here).
+        guard let flows = folderCounts.get(day, now: now) else { return }
+        var next = 0, walking = 0
+        if let after {
+            guard let i = flows.firstIndex(where: { $0.number == after }) else { return }
+            (next, walking) = (i + 1, flows[i].callCount)
+        }
+        if next < flows.count {
+            let flow = flows[next], inode = Node.flow(day: day, flow: flow.number).inode
+            guard walking + flow.callCount <= RecordingFileSystem.listAheadLimit, ahead.claim(inode) else { return }
+            background { [self] in listAhead(day: day, flow, claimed: inode) }
+        } else if after != nil {
+            background { [self, walking] in
+                // Dates are listed oldest first; the next with recordings, within a week.
+                let now = self.now
+                for d in day + 1...day + 7 {
+                    guard let flows = try? flowFolders(d, now: now) else { return }
+                    guard let flow = flows.first else { continue }
+                    let inode = Node.flow(day: d, flow: flow.number).inode
+                    if walking + flow.callCount <= RecordingFileSystem.listAheadLimit, ahead.claim(inode) {
+                        listAhead(day: d, flow, claimed: inode)
+                    }
+                    return
+                }
+            }
+        }
+    }
+
+    /// Lists a flow folder for the walk that will reach it (on the background thread).
+    private func listAhead(day: Int64, _ flow: FlowFolder, claimed inode: UInt64) {
+        let generation = callFolders.generation
+        let now = self.now
+        var folders: [CallFolder] = []
+        folders.reserveCapacity(flow.callCount)
+        var made: ListedAhead?
+        if let entries = try? flowListing(day: day, number: flow.number, now: now, { folders.append($0) }) {
+            callFolders.add(folders, readAt: generation)
+            made = ListedAhead(entries: entries, generation: generation,
+                               validUntil: folders.map(\.expiresAt).min() ?? Int64.max)
+        }
+        ahead.finish(inode, made)
+    }
+
+    /// A flow folder's listing made ahead (waiting for it if it is being made), while nothing
+    /// has changed since it was read and none of its calls has expired.
+    private func listedAhead(_ inode: UInt64) -> [DirectoryEntry]? {
+        guard case .flow = Node(inode: inode), let made = ahead.take(inode) else { return nil }
+        guard made.generation == callFolders.generation, now < made.validUntil else { return nil }
+        return made.entries
+    }
+
+    /// The entries of a flow folder, handing each call folder to `folder` as it is read.
+    private func flowListing(day: Int64, number: Int64, now: Int64, _ folder: (CallFolder) -> Void) throws -> [DirectoryEntry] {
+        guard let flow = try store.flow(number: number) else { throw FSError.noEntry }
+        var entries: [DirectoryEntry] = []
+        try store.forEachCallFolder(day: day, flow: flow.name, dates: dates, now: now) { c in
+            entries.append(DirectoryEntry(name: c.callSid, attributes: callAttributes(c, now: now)))
+            folder(c)
+        }
+        return entries
     }
 
     /// The entries of a folder, with their attributes (for readdirplus).
@@ -297,16 +383,14 @@ public final class RecordingFileSystem: @unchecked Sendable {
                     DirectoryEntry(name: $0.name, attributes: flowAttributes(day: day, $0))
                 }
             case .flow(let day, let number):
-                guard let flow = try store.flow(number: number) else { throw FSError.noEntry }
                 let generation = callFolders.generation
                 // A walk lists each of these next: it then needs nothing from the catalog. The
                 // folders go to the cache in batches as they are read, never all at once (a
                 // busy flow's day is 100,000 calls and more).
-                var entries: [DirectoryEntry] = [], batch: [CallFolder] = []
+                var batch: [CallFolder] = []
                 let batchSize = 1024
                 batch.reserveCapacity(batchSize)
-                try store.forEachCallFolder(day: day, flow: flow.name, dates: dates, now: now) { c in
-                    entries.append(DirectoryEntry(name: c.callSid, attributes: callAttributes(c, now: now)))
+                let entries = try flowListing(day: day, number: number, now: now) { c in
                     batch.append(c)
                     if batch.count == batchSize {
                         callFolders.add(batch, readAt: generation)
@@ -441,6 +525,60 @@ final class ListingCache: @unchecked Sendable {
             clears += 1
             entries.removeAll()
             held = 0
+        }
+    }
+}
+
+/// A flow folder's listing made on a background thread, and what it is good for.
+struct ListedAhead: Sendable {
+    let entries: [DirectoryEntry]
+    /// The call folder cache's generation when it was read (its folders went there).
+    let generation: Int
+    /// Its first call's expiry.
+    let validUntil: Int64
+}
+
+/// Listings being made ahead, and the few made, by folder inode.
+final class ListingsAhead: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var making: Set<UInt64> = []
+    private var made: [UInt64: ListedAhead] = [:]
+    static let limit = 4
+
+    /// Whether a listing of `inode` should be made (none is being made or waiting to be used).
+    func claim(_ inode: UInt64) -> Bool {
+        condition.withLock {
+            guard !making.contains(inode), made[inode] == nil else { return false }
+            making.insert(inode)
+            return true
+        }
+    }
+
+    /// Keeps what a claim made (nil: it failed; the walk then lists the folder itself).
+    func finish(_ inode: UInt64, _ listing: ListedAhead?) {
+        condition.withLock {
+            making.remove(inode)
+            if let listing {
+                if made.count >= ListingsAhead.limit { made.removeAll() }
+                made[inode] = listing
+            }
+            condition.broadcast()
+        }
+    }
+
+    /// Drops the listings made (the tree changed: they would not be used).
+    func clear() { condition.withLock { made.removeAll() } }
+
+    /// Whether a listing of `inode` is made and waiting to be used.
+    func holds(_ inode: UInt64) -> Bool { condition.withLock { made[inode] != nil } }
+
+    /// The listing made for `inode`, once, waiting for the one being made (up to `seconds`:
+    /// past that the walk lists the folder itself).
+    func take(_ inode: UInt64, seconds: Double = 5) -> ListedAhead? {
+        let deadline = Date().addingTimeInterval(seconds)
+        return condition.withLock {
+            while making.contains(inode) && condition.wait(until: deadline) {}
+            return made.removeValue(forKey: inode)
         }
     }
 }

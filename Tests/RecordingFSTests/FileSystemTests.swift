@@ -261,6 +261,55 @@ final class FixtureStore {
         }
     }
 
+    @Test func flowsListedAheadOfAWalkMatchTheirFreshListings() throws {
+        let f = try FixtureStore()
+        let fs = try RecordingFileSystem(store: try Store.open(at: f.store.root, clock: { FixtureStore.now }))
+        final class Jobs: @unchecked Sendable { var count = 0 }
+        let jobs = Jobs()
+        fs.background = { job in
+            jobs.count += 1
+            job()
+        }
+        var walked = 0
+        for day in try f.days() {
+            for flow in Array(try fs.readdir(day.attributes.inode, offset: 0)) {
+                let inode = flow.attributes.inode
+                // Listed when the walk listed the date or the flow before.
+                #expect(fs.ahead.holds(inode), "\(day.name)/\(flow.name)")
+                let listed = Array(try fs.readdir(inode, offset: 0))
+                #expect(!fs.ahead.holds(inode))
+                let fresh = try f.fs.list(inode)
+                #expect(listed.map(\.name) == fresh.map(\.name))
+                #expect(listed.map(\.attributes) == fresh.map(\.attributes))
+                walked += 1
+            }
+        }
+        #expect(walked > 1)
+        #expect(jobs.count >= walked)
+    }
+
+    @Test func aFlowListedAheadIsNotShownPastItsFirstExpiry() throws {
+        let f = try FixtureStore()
+        let first = try #require(try f.store.recordings(RecordingQuery()).min { $0.expiresAt < $1.expiresAt })
+        final class Clock: @unchecked Sendable { var now: Int64 = 0 }
+        let clock = Clock()
+        clock.now = first.expiresAt - 1
+        let fs = try RecordingFileSystem(store: try Store.open(at: f.store.root, clock: { clock.now }))
+        fs.background = { job in job() }
+        let day = try fs.lookup(parent: 1, name: fs.dates.date(of: Timestamp(milliseconds: first.callStartedAt))).inode
+        // Walk the date up to the recording's flow: that flow is then listed ahead, with it.
+        for flow in Array(try fs.readdir(day, offset: 0)) {
+            if flow.name == first.flow {
+                #expect(fs.ahead.holds(flow.attributes.inode))
+                clock.now = first.expiresAt
+                #expect(!(try fs.readdir(flow.attributes.inode, offset: 0)).map(\.name).contains(first.callSid))
+                return
+            }
+            _ = try fs.readdir(flow.attributes.inode, offset: 0)
+        }
+        Issue.record("flow \(first.flow) not listed")
+    }
+
     @Test func integrityFailureIsEIOAndAudited() throws {
         let f = try FixtureStore()
         let r = try #require(try f.store.recordings(RecordingQuery()).first { $0.plaintextSize > 100_000 })
