@@ -333,16 +333,8 @@ public final class RecordingFileSystem: @unchecked Sendable {
     /// Lists a flow folder for the walk that will reach it (on the background thread).
     private func listAhead(day: Int64, _ flow: FlowFolder, claimed inode: UInt64) {
         let generation = callFolders.generation
-        let now = self.now
-        var folders: [CallFolder] = []
-        folders.reserveCapacity(flow.callCount)
-        var made: ListedAhead?
-        if let entries = try? flowListing(day: day, number: flow.number, now: now, { folders.append($0) }) {
-            callFolders.add(folders, readAt: generation)
-            made = ListedAhead(entries: entries, generation: generation,
-                               validUntil: folders.map(\.expiresAt).min() ?? Int64.max)
-        }
-        ahead.finish(inode, made)
+        let listed = try? flowListing(day: day, number: flow.number, now: now, readAt: generation)
+        ahead.finish(inode, listed.map { ListedAhead(entries: $0.entries, generation: generation, validUntil: $0.firstExpiry) })
     }
 
     /// A flow folder's listing made ahead (waiting for it if it is being made), while nothing
@@ -353,15 +345,27 @@ public final class RecordingFileSystem: @unchecked Sendable {
         return made.entries
     }
 
-    /// The entries of a flow folder, handing each call folder to `folder` as it is read.
-    private func flowListing(day: Int64, number: Int64, now: Int64, _ folder: (CallFolder) -> Void) throws -> [DirectoryEntry] {
+    /// The entries of a flow folder, and its first call's expiry. A walk lists each call folder
+    /// next: they go to the call folder cache (when `generation` is still its own), so that
+    /// needs nothing from the catalog; in batches as they are read, never all at once (a busy
+    /// flow's day is 100,000 calls and more).
+    private func flowListing(day: Int64, number: Int64, now: Int64, readAt generation: Int) throws
+        -> (entries: [DirectoryEntry], firstExpiry: Int64) {
         guard let flow = try store.flow(number: number) else { throw FSError.noEntry }
-        var entries: [DirectoryEntry] = []
+        var entries: [DirectoryEntry] = [], batch: [CallFolder] = [], firstExpiry = Int64.max
+        let batchSize = 1024
+        batch.reserveCapacity(batchSize)
         try store.forEachCallFolder(day: day, flow: flow.name, dates: dates, now: now) { c in
             entries.append(DirectoryEntry(name: c.callSid, attributes: callAttributes(c, now: now)))
-            folder(c)
+            firstExpiry = min(firstExpiry, c.expiresAt)
+            batch.append(c)
+            if batch.count == batchSize {
+                callFolders.add(batch, readAt: generation)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
-        return entries
+        callFolders.add(batch, readAt: generation)
+        return (entries, firstExpiry)
     }
 
     /// The entries of a folder, with their attributes (for readdirplus).
@@ -383,22 +387,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
                     DirectoryEntry(name: $0.name, attributes: flowAttributes(day: day, $0))
                 }
             case .flow(let day, let number):
-                let generation = callFolders.generation
-                // A walk lists each of these next: it then needs nothing from the catalog. The
-                // folders go to the cache in batches as they are read, never all at once (a
-                // busy flow's day is 100,000 calls and more).
-                var batch: [CallFolder] = []
-                let batchSize = 1024
-                batch.reserveCapacity(batchSize)
-                let entries = try flowListing(day: day, number: number, now: now) { c in
-                    batch.append(c)
-                    if batch.count == batchSize {
-                        callFolders.add(batch, readAt: generation)
-                        batch.removeAll(keepingCapacity: true)
-                    }
-                }
-                callFolders.add(batch, readAt: generation)
-                return entries
+                return try flowListing(day: day, number: number, now: now, readAt: callFolders.generation).entries
             case .call(let number):
                 guard let c = try callFolder(number, now: now) else { throw FSError.noEntry }
                 return try CallFile.allCases.compactMap { kind in
