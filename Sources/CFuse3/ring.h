@@ -186,4 +186,40 @@ static inline int recfs_pin_to_cpu(int cpu) {
     return syscall(__NR_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -errno;
 }
 
+/// The CPU the calling thread runs on, or -1.
+static inline int recfs_current_cpu(void) {
+    unsigned cpu = 0;
+    return syscall(__NR_getcpu, &cpu, NULL, NULL) == 0 ? (int)cpu : -1;
+}
+
+/// The calling thread's id (what FUSE requests give as their sender's pid).
+static inline int recfs_thread_id(void) { return (int)syscall(__NR_gettid); }
+
+/// getdents64(2): bytes of linux_dirent64 records read into `buffer`, 0 at the end, or -errno.
+static inline long recfs_getdents(int fd, void *buffer, unsigned size) {
+    long n = syscall(__NR_getdents64, fd, buffer, size);
+    return n >= 0 ? n : -errno;
+}
+
+/// A set of CPUs, as sched_setaffinity takes it.
+typedef struct { unsigned long bits[16]; } recfs_cpu_set;
+
+/// The CPUs the calling thread may run on; 0, or -errno.
+static inline int recfs_get_cpus(recfs_cpu_set *set) {
+    memset(set, 0, sizeof *set);
+    return syscall(__NR_sched_getaffinity, 0, sizeof set->bits, set->bits) > 0 ? 0 : -errno;
+}
+
+/// Lets the calling thread run on the CPUs of `set` but `cpu`; when that leaves none, on all
+/// of `set`. 0, or -errno.
+static inline int recfs_run_on_cpus_but(const recfs_cpu_set *set, int cpu) {
+    recfs_cpu_set s = *set;
+    const int per = 8 * sizeof(unsigned long);
+    if (cpu >= 0 && cpu < (int)(sizeof s.bits * 8)) s.bits[cpu / per] &= ~(1UL << (cpu % per));
+    int others = 0;
+    for (unsigned i = 0; i < sizeof s.bits / sizeof s.bits[0]; i++) others |= s.bits[i] != 0;
+    if (!others) s = *set;
+    return syscall(__NR_sched_setaffinity, 0, sizeof s.bits, s.bits) == 0 ? 0 : -errno;
+}
+
 #endif

@@ -46,6 +46,10 @@ public final class FuseMount: @unchecked Sendable {
                                useRing: ring && kernelOffersFuseRing())
         notifier = Notifier()
         raiseReadahead()
+        // Before the tree is served: requests read it.
+        filesystem.walkAhead = WalkAhead(mountpoint: mountpoint) { [filesystem] number in
+            (try? filesystem.store.flow(number: number))??.name
+        }
         tree.serve(spinMicroseconds: FuseSession.spinMicroseconds)
         // The settings mount needs the tree served: the kernel looks `.settings` up through it.
         do {
@@ -55,6 +59,7 @@ public final class FuseMount: @unchecked Sendable {
             s.serve()
             settings = s
         } catch {
+            filesystem.walkAhead?.stop()
             tree.stop()
             workers.stop()
             ahead.stop()
@@ -64,6 +69,9 @@ public final class FuseMount: @unchecked Sendable {
         notifier.sessions = [tree, settings!]
         filesystem.forget = { [notifier] days, inodes, wait in notifier.forget(days: days, inodes: inodes, wait: wait) }
     }
+
+    /// What was read ahead of walks, once the mount has ended (nil if nothing was).
+    public var walkAheadSummary: String? { filesystem.walkAhead?.summary }
 
     /// Whether the tree is served through FUSE over io_uring (the kernel offered it).
     public var servesThroughRing: Bool { tree.ring?.isActive == true }
@@ -105,6 +113,7 @@ public final class FuseMount: @unchecked Sendable {
 
     /// Unmounts both sessions and frees them.
     public func close() {
+        filesystem.walkAhead?.stop()
         filesystem.forget = nil
         notifier.stop()
         settings?.stop()

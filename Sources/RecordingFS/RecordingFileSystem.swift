@@ -43,6 +43,8 @@ public final class RecordingFileSystem: @unchecked Sendable {
     /// walks this one. Set by the mount; without it nothing is listed ahead.
     public var background: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
     let ahead = ListingsAhead()
+    /// Reads a walk's call folders from the far end on a thread of its own. Set by the mount.
+    var walkAhead: WalkAhead?
 
     public init(store: Store, uid: uid_t = getuid(), gid: gid_t = getgid()) throws {
         self.store = store
@@ -281,6 +283,13 @@ public final class RecordingFileSystem: @unchecked Sendable {
             // unless the tree changed while it was read.
             listings.set(inode, entries, readAt: generation)
             lookAhead(from: inode)
+            if let walkAhead {
+                switch Node(inode: inode) {
+                case .flow(let day, let flow)?: walkAhead.flowListed(inode, day: day, flow: flow, by: caller.pid)
+                case .call?: walkAhead.callListed(inode, by: caller.pid)
+                default: break
+                }
+            }
         }
         return entries[min(offset, entries.count)...]
     }

@@ -408,6 +408,50 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         }
     }
 
+    @Test(arguments: Transport.allCases) func aWalkThroughAFlowIsReadFromItsFarEndByTheDaemonToo(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport, prepare: { store in
+            let gen = try CLI.run(["gen", "--store", store, "--calls", "300", "--days", "1", "--seed", "5", "--max-duration", "5"])
+            #expect(gen.status == 0, "\(gen.summary)")
+        })
+        defer { m.tearDown() }
+        // What each call folder holds, from the catalog.
+        var expected: [String: Set<String>] = [:]
+        for row in try StoreHelper.list(m.store) {
+            let folder = "\(row["date"]!)/\(row["flow"]!)/\(row["callSid"]!)"
+            let dual = (row["channels"] as? Int) == 2
+            expected[folder] = Set([row["file"] as! String, "call.json"] + (dual ? ["agent.wav", "customer.wav"] : []))
+        }
+        // A walker slower than `find` (it pauses after each call folder), so the daemon's
+        // reading from the far end meets it part way whatever the machine's speed.
+        let fm = FileManager.default
+        var walked: [String: Set<String>] = [:]
+        for day in try fm.contentsOfDirectory(atPath: m.mountpoint) where !day.hasPrefix(".") {
+            for flow in try fm.contentsOfDirectory(atPath: "\(m.mountpoint)/\(day)") {
+                for call in try fm.contentsOfDirectory(atPath: "\(m.mountpoint)/\(day)/\(flow)") {
+                    walked["\(day)/\(flow)/\(call)"] = Set(try fm.contentsOfDirectory(atPath: "\(m.mountpoint)/\(day)/\(flow)/\(call)"))
+                    usleep(1000)
+                }
+            }
+        }
+        #expect(expected.count > 100)
+        #expect(walked == expected)
+        // Unmounted at once: the daemon's own reading does not keep the mount busy.
+        try m.unmount()
+        #expect(m.daemons().isEmpty)
+        let log = (try? String(contentsOfFile: m.store + "/mount.log", encoding: .utf8)) ?? ""
+        let summary = log.split(separator: "\n").last { $0.contains("unmounted") } ?? ""
+        let read = summary.firstMatch(of: /read (\d+) call folders ahead of (\d+) walks?/)
+        #expect(read != nil, "\(summary)")
+        if let read {
+            // Each flow is walked by the test from its start: the daemon starts after the
+            // walker's third call folder and reads from the last back until they meet.
+            let folders = Int(read.1)!, walks = Int(read.2)!
+            let flows = Set(expected.keys.map { $0.split(separator: "/")[1] }).count
+            #expect(folders > 0 && folders <= expected.count - 3 * flows, "\(summary)")
+            #expect(walks >= 1 && walks <= expected.count, "\(summary)")
+        }
+    }
+
     @Test func theTreeIsServedThroughIoUringWhenTheKernelOffersIt() throws {
         let m = try MountedStore()
         defer { m.tearDown() }

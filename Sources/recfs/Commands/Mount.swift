@@ -70,7 +70,7 @@ struct Mount: ParsableCommand {
             close(fd)
         }
         mount.run()
-        printError("recfs mount: unmounted \(target)")
+        printError("recfs mount: unmounted \(target)" + (mount.walkAheadSummary.map { " (\($0))" } ?? ""))
     }
 
     /// Starts `recfs mount -f` in a new session, waits until it has mounted (or failed), returns.

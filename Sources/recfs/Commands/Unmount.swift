@@ -23,13 +23,13 @@ struct Unmount: ParsableCommand {
             let settings = target + "/.settings"
             if !(dead || lazy), MountTable.type(at: settings)?.hasPrefix("fuse") == true {
                 // Both or neither: refuse before the first unmount if the tree is in use.
-                let users = Unmount.users(of: target)
+                let users = Unmount.users(of: target, besides: daemons)
                 if !users.isEmpty {
                     throw CLIError("\(target) is busy (open in \(users.prefix(3).joined(separator: ", "))); close it, or use --lazy")
                 }
-                try Unmount.detach(settings, lazy: false)
+                try Unmount.detach(settings, lazy: false, daemons: daemons)
             }
-            try Unmount.detach(target, lazy: dead || lazy)
+            try Unmount.detach(target, lazy: dead || lazy, daemons: daemons)
             // The daemon ends once its session is gone; wait for it so nothing is left behind.
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline, daemons.contains(where: { kill($0, 0) == 0 }) { usleep(20_000) }
@@ -38,25 +38,41 @@ struct Unmount: ParsableCommand {
     }
 
     /// Unmounts one mount point: umount2 as root, fusermount3 otherwise.
-    static func detach(_ target: String, lazy: Bool) throws {
-        if getuid() == 0 {
-            if umount2(target, lazy ? Int32(MNT_DETACH) : 0) != 0 {
+    ///
+    /// The daemon itself reads call folders ahead of a walk (WalkAhead), holding one open for
+    /// a moment at a time, until a quarter of a second after the walk ends: while only the
+    /// `daemons` hold anything in the mount, it is tried again for up to two seconds.
+    static func detach(_ target: String, lazy: Bool, daemons: [pid_t] = []) throws {
+        let deadline = Date().addingTimeInterval(2)
+        while true {
+            let failure: (busy: Bool, message: String)
+            if getuid() == 0 {
+                if umount2(target, lazy ? Int32(MNT_DETACH) : 0) == 0 { return }
                 let e = errno
-                if e == EBUSY { throw CLIError("\(target) is busy (a file or folder in it is open); close it, or use --lazy") }
-                throw CLIError("umount \(target): \(String(cString: strerror(e)))")
+                failure = (e == EBUSY, "umount \(target): \(String(cString: strerror(e)))")
+            } else {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+                p.arguments = ["-u"] + (lazy ? ["-z"] : []) + [target]
+                let errors = Pipe()
+                p.standardError = errors
+                try p.run()
+                let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                if p.terminationStatus == 0 { return }
+                failure = (said.contains("busy"), "fusermount3 -u \(target) failed" + (said.isEmpty ? "" : ": " + said.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
-        } else {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-            p.arguments = ["-u"] + (lazy ? ["-z"] : []) + [target]
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw CLIError("fusermount3 -u \(target) failed") }
+            guard failure.busy else { throw CLIError(failure.message) }
+            guard Date() < deadline, users(of: target, besides: daemons).isEmpty else {
+                throw CLIError("\(target) is busy (a file or folder in it is open); close it, or use --lazy")
+            }
+            usleep(20_000)
         }
     }
 
-    /// Processes (as "NAME (pid N)") with a file, folder or working directory under `target`.
-    static func users(of target: String) -> [String] {
+    /// Processes (as "NAME (pid N)") with a file, folder or working directory under `target`,
+    /// but this one and `besides`.
+    static func users(of target: String, besides: [pid_t] = []) -> [String] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         let prefix = target.hasSuffix("/") ? target : target + "/"
         func under(_ link: String) -> Bool {
@@ -67,7 +83,7 @@ struct Unmount: ParsableCommand {
             return path == target || path.hasPrefix(prefix)
         }
         return entries.compactMap { name -> String? in
-            guard let pid = pid_t(name), pid != getpid() else { return nil }
+            guard let pid = pid_t(name), pid != getpid(), !besides.contains(pid) else { return nil }
             let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(name)/fd")) ?? []
             guard under("/proc/\(name)/cwd") || fds.contains(where: { under("/proc/\(name)/fd/\($0)") }) else { return nil }
             let command = (try? String(contentsOfFile: "/proc/\(name)/comm", encoding: .utf8))?
