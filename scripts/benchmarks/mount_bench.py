@@ -407,6 +407,9 @@ copies of the same tree made with `rsync -a` from the mount (same names, sizes a
 "First after mount" remounts first ({plain_first}), and is the median of {find_rounds + 1} rounds, each starting recfs, gocryptfs and plain disk afresh in turn;
 round by round, in seconds: recfs {r['find_runs']['t_recfs']}, gocryptfs {r['find_runs']['t_gc']},
 plain disk {r['find_runs']['t_plain']}. The other operations follow the first round's walk, once.
+A first walk of recfs uses both CPUs: the daemon reads the call folders of the flow being walked
+through its own mount, from the far end (README, "A first walk also runs on two CPUs"); `find` on
+gocryptfs and plain disk runs on one.
 
 | operation | recfs | gocryptfs | plain disk | recfs / gocryptfs (target ≤ 0.25) | recfs / plain (target ≤ 3) |
 |---|---|---|---|---|---|

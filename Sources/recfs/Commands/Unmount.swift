@@ -39,8 +39,8 @@ struct Unmount: ParsableCommand {
 
     /// Unmounts one mount point: umount2 as root, fusermount3 otherwise.
     ///
-    /// The daemon itself reads call folders ahead of a walk (WalkAhead), holding one open for
-    /// a moment at a time, until a quarter of a second after the walk ends: while only the
+    /// The daemon itself reads call folders ahead of a walk (WalkAhead), holding folders of
+    /// the mount open until a quarter of a second after the walk's last listing: while only the
     /// `daemons` hold anything in the mount, it is tried again for up to two seconds.
     static func detach(_ target: String, lazy: Bool, daemons: [pid_t] = []) throws {
         let deadline = Date().addingTimeInterval(2)
