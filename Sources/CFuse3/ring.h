@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/eventfd.h>
@@ -200,6 +201,10 @@ static inline long recfs_getdents(int fd, void *buffer, unsigned size) {
     long n = syscall(__NR_getdents64, fd, buffer, size);
     return n >= 0 ? n : -errno;
 }
+
+/// A device number's major and minor parts.
+static inline unsigned recfs_major(unsigned long long device) { return major(device); }
+static inline unsigned recfs_minor(unsigned long long device) { return minor(device); }
 
 /// A set of CPUs, as sched_setaffinity takes it.
 typedef struct { unsigned long bits[16]; } recfs_cpu_set;

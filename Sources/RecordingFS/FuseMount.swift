@@ -47,8 +47,10 @@ public final class FuseMount: @unchecked Sendable {
         notifier = Notifier()
         raiseReadahead()
         // Before the tree is served: requests read it.
-        filesystem.walkAhead = WalkAhead(mountpoint: mountpoint) { [filesystem] number in
-            (try? filesystem.store.flow(number: number))??.name
+        if let device = FuseMount.device(of: mountpoint) {
+            filesystem.walkAhead = WalkAhead(mountpoint: mountpoint, device: device) { [weak filesystem] number in
+                (try? filesystem?.store.flow(number: number))??.name
+            }
         }
         tree.serve(spinMicroseconds: FuseSession.spinMicroseconds)
         // The settings mount needs the tree served: the kernel looks `.settings` up through it.
@@ -130,16 +132,26 @@ public final class FuseMount: @unchecked Sendable {
     /// (the request size init allows) with up to four in flight: the reader threads decrypt
     /// the next window while the reader copies the last (cold read of 512 MiB, medians of six
     /// mounts in one run here: 2.37 GB/s with a 4 MiB window, 2.24 GB/s with 1 MiB).
-    /// Reads /proc/self/mountinfo, never the mount itself: nothing serves it yet, so even a
-    /// stat of the mount point would hang.
     private func raiseReadahead() {
-        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return }
+        guard let device = FuseMount.device(of: mountpoint) else { return }
+        try? "4096".write(toFile: "/sys/class/bdi/\(device)/read_ahead_kb", atomically: false, encoding: .utf8)
+    }
+
+    /// The device ("MAJOR:MINOR") of this daemon's tree mount, from /proc/self/mountinfo
+    /// (never the mount itself: nothing may serve it yet, so even a stat would hang).
+    static func device(of mountpoint: String) -> String? {
+        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        var found: String?
         for line in info.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            guard fields.count > 4, fields[4] == mountpoint, line.contains("fuse.recfs") else { continue }
-            let device = fields[2]
-            try? "4096".write(toFile: "/sys/class/bdi/\(device)/read_ahead_kb", atomically: false, encoding: .utf8)
+            // Spaces, tabs, newlines and backslashes in paths are escaped as octal.
+            guard fields.count > 4, line.contains("fuse.recfs"),
+                  fields[4].replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
+                    .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\") == mountpoint
+            else { continue }
+            found = String(fields[2])  // the last is the newest, mounted over any before
         }
+        return found
     }
 }
 

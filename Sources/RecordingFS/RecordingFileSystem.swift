@@ -283,7 +283,7 @@ public final class RecordingFileSystem: @unchecked Sendable {
             // unless the tree changed while it was read.
             listings.set(inode, entries, readAt: generation)
             lookAhead(from: inode)
-            if let walkAhead {
+            if let walkAhead, offset == 0 {
                 switch Node(inode: inode) {
                 case .flow(let day, let flow)?: walkAhead.flowListed(inode, day: day, flow: flow, by: caller.pid)
                 case .call?: walkAhead.callListed(inode, by: caller.pid)

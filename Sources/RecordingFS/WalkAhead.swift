@@ -10,10 +10,10 @@
 // from the listing's end back, each skipping the folders the other has read, until every one
 // is. (Lustre's statahead does the same for stat() walks, inside the kernel.)
 //
-// It starts only for a walk: after a flow folder is listed, its caller lists three of its call
+// It starts only for a walk: after a process lists a flow folder, it lists three of its call
 // folders (an `ls` of a flow starts nothing). It stops when every call folder of the flow has
 // been read, when the walker lists another flow, and when the walker has listed nothing for a
-// quarter of a second (it ended or paused; it starts again at the walker's next call folder).
+// tenth of a second (it ended or paused; it starts again at the walker's next call folder).
 // It runs on a CPU the walker is not on, and only where there is one.
 
 import CFuse3
@@ -22,37 +22,36 @@ import Glibc
 import RecordingStore
 
 final class WalkAhead: @unchecked Sendable {
-    /// A flow folder listed afresh for someone other than this thread, for whom, and how many of
-    /// its call folders they listed since.
+    /// A flow folder a process listed afresh, and the first of its call folders it listed since.
     private struct Listed {
         let inode: UInt64
         let day: Int64
         let flow: Int64
-        let by: pid_t
-        var calls = 0
+        var calls: [UInt64] = []
     }
 
     /// A flow folder being walked.
     private struct Walk {
         let generation: Int
         let flow: Listed
-        /// The call folder whose listing started it (the flow's, unless the walker is elsewhere).
+        let walker: pid_t
+        /// The call folder whose listing started it.
         let reached: UInt64
-        /// The walker's CPU then.
-        let cpu: Int32
     }
 
-    /// Where the tree is mounted: this daemon's own mount.
+    /// Where the tree is mounted, and its device ("MAJOR:MINOR"): this daemon's own mount.
     private let mountpoint: String
+    private let device: String
     /// A flow's name, for its path (a catalog read, on this thread).
     private let flowName: @Sendable (Int64) -> String?
     private let condition = NSCondition()
-    private var listed: Listed?
+    /// By process (a FUSE request names its sender's thread): a few at a time.
+    private var listed: [pid_t: Listed] = [:]
     private var walk: Walk?
     private var generation = 0
-    /// Call folders of the last flow listed that were listed since (by anyone): nobody lists
-    /// them again.
+    /// Call folders of `readFlow` listed (by anyone) while it was walked: nobody lists them again.
     private var read: Set<UInt64> = []
+    private var readFlow: UInt64 = 0
     /// When the walker last listed a call folder itself.
     private var walkerSeen: Int64 = 0
     private var stopping = false
@@ -64,15 +63,19 @@ final class WalkAhead: @unchecked Sendable {
     /// The CPUs this thread may run on, as it started.
     private var allowed = recfs_cpu_set()
 
-    /// Call folders a walker lists after its flow before the flow is read from the far end.
+    /// Call folders a process lists after their flow before the flow is read from the far end.
     static let callsToStart = 3
-    /// A walker that listed nothing for this long has ended or paused.
-    static let walkerGone: Int64 = 250_000_000
+    /// A walker that listed nothing for this long has ended or paused. While this thread reads
+    /// it holds folders of the mount open, and an unmount meanwhile finds the mount busy.
+    static let walkerGone: Int64 = 100_000_000
+    /// Processes whose last flow listing is kept.
+    static let listers = 16
 
     /// nil where there is no second CPU to read on.
-    init?(mountpoint: String, flowName: @escaping @Sendable (Int64) -> String?) {
+    init?(mountpoint: String, device: String, flowName: @escaping @Sendable (Int64) -> String?) {
         guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return nil }
         self.mountpoint = mountpoint
+        self.device = device
         self.flowName = flowName
         let t = Thread { [unowned self] in self.work() }
         t.name = "recfs-walk"
@@ -80,30 +83,42 @@ final class WalkAhead: @unchecked Sendable {
         t.start()
     }
 
-    /// A flow folder was listed afresh (a request at offset 0) for `pid`.
+    /// A flow folder was listed afresh (its first listing request) for `pid`.
     func flowListed(_ inode: UInt64, day: Int64, flow: Int64, by pid: pid_t) {
         condition.withLock {
             guard pid != tid else { return }
-            listed = Listed(inode: inode, day: day, flow: flow, by: pid)
-            read = []
+            if listed[pid] == nil, listed.count >= WalkAhead.listers { listed.removeAll() }
+            listed[pid] = Listed(inode: inode, day: day, flow: flow)
+            // The kernel asked again: what it kept of the flow's call folders may be gone too.
+            if readFlow == inode { (read, readFlow) = ([], 0) }
             // The walker moved on: the flow it leaves is no longer read.
-            walk = nil
+            if walk?.walker == pid { walk = nil }
         }
     }
 
     /// A call folder was listed afresh for `pid`.
     func callListed(_ inode: UInt64, by pid: pid_t) {
         condition.withLock {
-            guard var l = listed, pid != tid, walk != nil || l.by == pid else { return }
+            guard pid != tid else { return }
+            if let w = walk {
+                read.insert(inode)
+                if w.walker == pid { walkerSeen = monotonicNanoseconds() }
+                return
+            }
+            guard !stopping, var l = listed[pid] else { return }
+            if l.calls.count < WalkAhead.callsToStart {
+                l.calls.append(inode)
+                listed[pid] = l
+                guard l.calls.count == WalkAhead.callsToStart else { return }
+            }
+            // A walk, or the same walk again after a pause.
+            if readFlow != l.inode { (read, readFlow) = ([], l.inode) }
+            read.formUnion(l.calls)
             read.insert(inode)
-            walkerSeen = monotonicNanoseconds()
-            guard walk == nil, !stopping, l.by == pid else { return }
-            l.calls += 1
-            listed = l
-            guard l.calls >= WalkAhead.callsToStart else { return }
             generation += 1
             walks += 1
-            walk = Walk(generation: generation, flow: l, reached: inode, cpu: recfs_current_cpu())
+            walkerSeen = monotonicNanoseconds()
+            walk = Walk(generation: generation, flow: l, walker: pid, reached: inode)
             condition.broadcast()
         }
     }
@@ -115,14 +130,15 @@ final class WalkAhead: @unchecked Sendable {
         }
     }
 
-    /// Stops reading and waits for the thread to end (before the mount is unmounted: a folder
-    /// it holds open would keep the unmount from happening).
+    /// Stops reading and waits (up to 5 s) for the thread to end: before the mount is
+    /// unmounted, as a folder it holds open would keep the unmount from happening.
     func stop() {
+        let deadline = Date().addingTimeInterval(5)
         condition.lock()
         stopping = true
         walk = nil
         condition.broadcast()
-        while running { condition.wait() }
+        while running && condition.wait(until: deadline) {}
         condition.unlock()
     }
 
@@ -139,62 +155,64 @@ final class WalkAhead: @unchecked Sendable {
                 return
             }
             condition.unlock()
-            readAhead(w)
-            condition.withLock { if walk?.generation == w.generation { walk = nil } }
+            let walked = readAhead(w)
+            condition.withLock {
+                if walk?.generation == w.generation { walk = nil }
+                // Not a walk of this flow after all: no more starts until the walker lists a flow.
+                if !walked, listed[w.walker]?.inode == w.flow.inode { listed[w.walker] = nil }
+            }
         }
     }
 
     /// Whether the walk `w` is still on.
     private func current(_ w: Walk) -> Bool {
-        walk?.generation == w.generation && !stopping && monotonicNanoseconds() - walkerSeen < WalkAhead.walkerGone
+        condition.withLock {
+            walk?.generation == w.generation && !stopping && monotonicNanoseconds() - walkerSeen < WalkAhead.walkerGone
+        }
     }
 
-    /// Reads the walk's call folders from the last back, skipping those already read.
-    private func readAhead(_ w: Walk) {
-        guard let flow = flowName(w.flow.flow) else { return }
-        _ = recfs_run_on_cpus_but(&allowed, w.cpu)
+    /// Reads the walk's call folders from the last back, skipping those already read. False
+    /// if the walker is not walking that flow of this mount.
+    private func readAhead(_ w: Walk) -> Bool {
+        guard let flow = flowName(w.flow.flow) else { return false }
+        _ = recfs_run_on_cpus_but(&allowed, WalkAhead.cpu(of: w.walker))
         let path = mountpoint + (mountpoint.hasSuffix("/") ? "" : "/") + Store.dayName(w.flow.day) + "/" + flow
         let folder = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard folder >= 0 else { return }
+        guard folder >= 0 else { return false }
         defer { close(folder) }
-        // The mount's own flow folder (the kernel numbers inodes as the daemon does), not
-        // whatever else may be at that path.
+        // This daemon's mount (not another mounted there since), and the flow folder itself
+        // (the kernel numbers inodes as the daemon does).
         var st = stat()
-        guard fstat(folder, &st) == 0, UInt64(st.st_ino) == w.flow.inode else { return }
+        guard fstat(folder, &st) == 0, "\(recfs_major(UInt64(st.st_dev))):\(recfs_minor(UInt64(st.st_dev)))" == device,
+              UInt64(st.st_ino) == w.flow.inode else { return false }
         let size = 64 << 10
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
         // The flow's call folders, from the kernel's copy of the listing the walker read.
         var names: [UInt8] = [], folders: [(name: Int, inode: UInt64)] = []
-        while true {
+        while current(w) {
             let n = recfs_getdents(folder, buffer, UInt32(size))
             guard n > 0 else { break }
             var at = 0
             while at < n {
                 let record = buffer + at
-                let inode = record.load(as: UInt64.self)
                 let length = Int(record.load(fromByteOffset: 16, as: UInt16.self))
-                let isFolder = record.load(fromByteOffset: 18, as: UInt8.self) == UInt8(DT_DIR)
                 let name = (record + 19).assumingMemoryBound(to: UInt8.self)
-                let nameLength = strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))
-                if isFolder, name[0] != UInt8(ascii: ".") {
-                    folders.append((names.count, inode))
-                    names.append(contentsOf: UnsafeBufferPointer(start: name, count: nameLength))
+                if record.load(fromByteOffset: 18, as: UInt8.self) == UInt8(DT_DIR), name[0] != UInt8(ascii: ".") {
+                    folders.append((names.count, record.load(as: UInt64.self)))
+                    names.append(contentsOf: UnsafeBufferPointer(start: name, count: strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))))
                     names.append(0)
                 }
                 at += length
             }
         }
-        // A walker listing call folders of another flow (whose listing the kernel had) is not
-        // walking this one.
-        guard folders.contains(where: { $0.inode == w.reached }) else { return }
+        // The call folders that started the walk must be the flow's: a walker listing those of
+        // a flow whose listing the kernel kept (so it was not listed for it) is elsewhere.
+        let members = Set(folders.map(\.inode))
+        guard members.contains(w.reached), w.flow.calls.allSatisfy(members.contains) else { return false }
         for (name, inode) in folders.reversed() {
-            let next = condition.withLock { () -> Bool? in
-                guard current(w) else { return nil }
-                return read.insert(inode).inserted
-            }
-            guard let next else { return }
-            guard next else { continue }
+            guard current(w) else { break }
+            guard condition.withLock({ read.insert(inode).inserted }) else { continue }
             let d = names.withUnsafeBufferPointer { all in
                 openat(folder, UnsafeRawPointer(all.baseAddress! + name).assumingMemoryBound(to: CChar.self),
                        O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
@@ -205,5 +223,15 @@ final class WalkAhead: @unchecked Sendable {
             close(d)
             if n == 0 { condition.withLock { foldersRead += 1 } }
         }
+        return true
+    }
+
+    /// The CPU thread `tid` last ran on (/proc/TID/stat's 39th field), or -1.
+    static func cpu(of tid: pid_t) -> Int32 {
+        guard let stat = try? String(contentsOfFile: "/proc/\(tid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return -1 }
+        // After the command's closing parenthesis come the fields from the 3rd on.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        return fields.count > 36 ? Int32(fields[36]) ?? -1 : -1
     }
 }

@@ -408,7 +408,9 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         }
     }
 
-    @Test(arguments: Transport.allCases) func aWalkThroughAFlowIsReadFromItsFarEndByTheDaemonToo(_ transport: Transport) throws {
+    // The daemon reads ahead only where the walker leaves a CPU idle.
+    @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount > 1), .timeLimit(.minutes(3)), arguments: Transport.allCases)
+    func aWalkThroughAFlowIsReadFromItsFarEndByTheDaemonToo(_ transport: Transport) throws {
         let m = try MountedStore(transport: transport, prepare: { store in
             let gen = try CLI.run(["gen", "--store", store, "--calls", "300", "--days", "1", "--seed", "5", "--max-duration", "5"])
             #expect(gen.status == 0, "\(gen.summary)")
@@ -446,9 +448,9 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
             // Each flow is walked by the test from its start: the daemon starts after the
             // walker's third call folder and reads from the last back until they meet.
             let folders = Int(read.1)!, walks = Int(read.2)!
-            let flows = Set(expected.keys.map { $0.split(separator: "/")[1] }).count
-            #expect(folders > 0 && folders <= expected.count - 3 * flows, "\(summary)")
-            #expect(walks >= 1 && walks <= expected.count, "\(summary)")
+            let flowFolders = Set(expected.keys.map { $0.split(separator: "/").prefix(2).joined(separator: "/") }).count
+            #expect(folders > 0 && folders <= expected.count - 3 * flowFolders, "\(summary)")
+            #expect(walks >= 1, "\(summary)")
         }
     }
 

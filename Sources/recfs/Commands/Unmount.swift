@@ -21,13 +21,19 @@ struct Unmount: ParsableCommand {
             // `.settings/` is a second mount over the tree; it goes first (a lazy detach of
             // the tree takes it along).
             let settings = target + "/.settings"
-            if !(dead || lazy), MountTable.type(at: settings)?.hasPrefix("fuse") == true {
+            if !(dead || lazy) {
                 // Both or neither: refuse before the first unmount if the tree is in use.
                 let users = Unmount.users(of: target, besides: daemons)
                 if !users.isEmpty {
                     throw CLIError("\(target) is busy (open in \(users.prefix(3).joined(separator: ", "))); close it, or use --lazy")
                 }
-                try Unmount.detach(settings, lazy: false, daemons: daemons)
+                // The daemon reads call folders ahead of a walk (WalkAhead) through the mount
+                // until a tenth of a second after the walk's last listing.
+                let deadline = Date().addingTimeInterval(2)
+                while !Unmount.users(of: target).isEmpty, Date() < deadline { usleep(10_000) }
+                if MountTable.type(at: settings)?.hasPrefix("fuse") == true {
+                    try Unmount.detach(settings, lazy: false, daemons: daemons)
+                }
             }
             try Unmount.detach(target, lazy: dead || lazy, daemons: daemons)
             // The daemon ends once its session is gone; wait for it so nothing is left behind.
@@ -40,8 +46,9 @@ struct Unmount: ParsableCommand {
     /// Unmounts one mount point: umount2 as root, fusermount3 otherwise.
     ///
     /// The daemon itself reads call folders ahead of a walk (WalkAhead), holding folders of
-    /// the mount open until a quarter of a second after the walk's last listing: while only the
-    /// `daemons` hold anything in the mount, it is tried again for up to two seconds.
+    /// the mount open until a tenth of a second after the walk's last listing, and may start
+    /// again: while only the `daemons` hold anything in the mount, it is tried again for up to
+    /// two seconds.
     static func detach(_ target: String, lazy: Bool, daemons: [pid_t] = []) throws {
         let deadline = Date().addingTimeInterval(2)
         while true {
@@ -99,7 +106,12 @@ struct Unmount: ParsableCommand {
             guard let pid = pid_t(name), pid != getpid(),
                   let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
             let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return args.count > 2 && args[1] == "mount" && args.contains(target) ? pid : nil
+            guard args.count > 2, args[1] == "mount" else { return nil }
+            // A mount point given relative to where the daemon was started (`recfs mount -f mnt`).
+            let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd")) ?? "/"
+            return args.dropFirst(2).contains {
+                URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: cwd, isDirectory: true)).standardizedFileURL.path == target
+            } ? pid : nil
         }
     }
 }
