@@ -187,12 +187,6 @@ static inline int recfs_pin_to_cpu(int cpu) {
     return syscall(__NR_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -errno;
 }
 
-/// The CPU the calling thread runs on, or -1.
-static inline int recfs_current_cpu(void) {
-    unsigned cpu = 0;
-    return syscall(__NR_getcpu, &cpu, NULL, NULL) == 0 ? (int)cpu : -1;
-}
-
 /// The calling thread's id (what FUSE requests give as their sender's pid).
 static inline int recfs_thread_id(void) { return (int)syscall(__NR_gettid); }
 

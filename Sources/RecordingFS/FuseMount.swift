@@ -144,15 +144,17 @@ public final class FuseMount: @unchecked Sendable {
         var found: String?
         for line in info.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            // Spaces, tabs, newlines and backslashes in paths are escaped as octal.
-            guard fields.count > 4, line.contains("fuse.recfs"),
-                  fields[4].replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
-                    .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\") == mountpoint
-            else { continue }
+            guard fields.count > 4, line.contains("fuse.recfs"), unescapeMountPath(fields[4]) == mountpoint else { continue }
             found = String(fields[2])  // the last is the newest, mounted over any before
         }
         return found
     }
+}
+
+/// A path as /proc/self/mountinfo gives it: space, tab, newline and backslash escaped as octal.
+public func unescapeMountPath(_ s: some StringProtocol) -> String {
+    s.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
+        .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
 }
 
 /// One FUSE session: a kernel connection, its mount point, and the thread that reads its

@@ -164,11 +164,9 @@ final class WalkAhead: @unchecked Sendable {
         }
     }
 
-    /// Whether the walk `w` is still on.
+    /// Whether the walk `w` is still on (with `condition` locked).
     private func current(_ w: Walk) -> Bool {
-        condition.withLock {
-            walk?.generation == w.generation && !stopping && monotonicNanoseconds() - walkerSeen < WalkAhead.walkerGone
-        }
+        walk?.generation == w.generation && !stopping && monotonicNanoseconds() - walkerSeen < WalkAhead.walkerGone
     }
 
     /// Reads the walk's call folders from the last back, skipping those already read. False
@@ -190,7 +188,7 @@ final class WalkAhead: @unchecked Sendable {
         defer { buffer.deallocate() }
         // The flow's call folders, from the kernel's copy of the listing the walker read.
         var names: [UInt8] = [], folders: [(name: Int, inode: UInt64)] = []
-        while current(w) {
+        while condition.withLock({ current(w) }) {
             let n = recfs_getdents(folder, buffer, UInt32(size))
             guard n > 0 else { break }
             var at = 0
@@ -208,11 +206,11 @@ final class WalkAhead: @unchecked Sendable {
         }
         // The call folders that started the walk must be the flow's: a walker listing those of
         // a flow whose listing the kernel kept (so it was not listed for it) is elsewhere.
-        let members = Set(folders.map(\.inode))
-        guard members.contains(w.reached), w.flow.calls.allSatisfy(members.contains) else { return false }
+        guard (w.flow.calls + [w.reached]).allSatisfy({ started in folders.contains { $0.inode == started } }) else { return false }
         for (name, inode) in folders.reversed() {
-            guard current(w) else { break }
-            guard condition.withLock({ read.insert(inode).inserted }) else { continue }
+            let next = condition.withLock { () -> Bool? in current(w) ? read.insert(inode).inserted : nil }
+            guard let next else { break }
+            guard next else { continue }
             let d = names.withUnsafeBufferPointer { all in
                 openat(folder, UnsafeRawPointer(all.baseAddress! + name).assumingMemoryBound(to: CChar.self),
                        O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)

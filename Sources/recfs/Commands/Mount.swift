@@ -139,16 +139,10 @@ enum MountTable {
         for line in info.split(separator: "\n") {
             let parts = line.components(separatedBy: " - ")
             let fields = parts[0].split(separator: " ")
-            guard fields.count > 4, unescape(String(fields[4])) == path, parts.count > 1 else { continue }
+            guard fields.count > 4, unescapeMountPath(fields[4]) == path, parts.count > 1 else { continue }
             found = parts[1].split(separator: " ").first.map(String.init)
         }
         return found
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as octal.
-    static func unescape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
-            .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
     }
 
     /// Whether the mount at `path` answers (a dead FUSE mount gives ENOTCONN). Asks with

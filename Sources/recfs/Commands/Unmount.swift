@@ -27,15 +27,16 @@ struct Unmount: ParsableCommand {
                 if !users.isEmpty {
                     throw CLIError("\(target) is busy (open in \(users.prefix(3).joined(separator: ", "))); close it, or use --lazy")
                 }
-                // The daemon reads call folders ahead of a walk (WalkAhead) through the mount
-                // until a tenth of a second after the walk's last listing.
+                // The daemon reads call folders ahead of a walk (WalkAhead) through the mount,
+                // until a tenth of a second after the walk's last listing: wait for it (once
+                // nothing else holds the tree, no walk starts again).
                 let deadline = Date().addingTimeInterval(2)
                 while !Unmount.users(of: target).isEmpty, Date() < deadline { usleep(10_000) }
                 if MountTable.type(at: settings)?.hasPrefix("fuse") == true {
-                    try Unmount.detach(settings, lazy: false, daemons: daemons)
+                    try Unmount.detach(settings, lazy: false)
                 }
             }
-            try Unmount.detach(target, lazy: dead || lazy, daemons: daemons)
+            try Unmount.detach(target, lazy: dead || lazy)
             // The daemon ends once its session is gone; wait for it so nothing is left behind.
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline, daemons.contains(where: { kill($0, 0) == 0 }) { usleep(20_000) }
@@ -44,36 +45,20 @@ struct Unmount: ParsableCommand {
     }
 
     /// Unmounts one mount point: umount2 as root, fusermount3 otherwise.
-    ///
-    /// The daemon itself reads call folders ahead of a walk (WalkAhead), holding folders of
-    /// the mount open until a tenth of a second after the walk's last listing, and may start
-    /// again: while only the `daemons` hold anything in the mount, it is tried again for up to
-    /// two seconds.
-    static func detach(_ target: String, lazy: Bool, daemons: [pid_t] = []) throws {
-        let deadline = Date().addingTimeInterval(2)
-        while true {
-            let failure: (busy: Bool, message: String)
-            if getuid() == 0 {
-                if umount2(target, lazy ? Int32(MNT_DETACH) : 0) == 0 { return }
+    static func detach(_ target: String, lazy: Bool) throws {
+        if getuid() == 0 {
+            if umount2(target, lazy ? Int32(MNT_DETACH) : 0) != 0 {
                 let e = errno
-                failure = (e == EBUSY, "umount \(target): \(String(cString: strerror(e)))")
-            } else {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-                p.arguments = ["-u"] + (lazy ? ["-z"] : []) + [target]
-                let errors = Pipe()
-                p.standardError = errors
-                try p.run()
-                let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                p.waitUntilExit()
-                if p.terminationStatus == 0 { return }
-                failure = (said.contains("busy"), "fusermount3 -u \(target) failed" + (said.isEmpty ? "" : ": " + said.trimmingCharacters(in: .whitespacesAndNewlines)))
+                if e == EBUSY { throw CLIError("\(target) is busy (a file or folder in it is open); close it, or use --lazy") }
+                throw CLIError("umount \(target): \(String(cString: strerror(e)))")
             }
-            guard failure.busy else { throw CLIError(failure.message) }
-            guard Date() < deadline, users(of: target, besides: daemons).isEmpty else {
-                throw CLIError("\(target) is busy (a file or folder in it is open); close it, or use --lazy")
-            }
-            usleep(20_000)
+        } else {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+            p.arguments = ["-u"] + (lazy ? ["-z"] : []) + [target]
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw CLIError("fusermount3 -u \(target) failed") }
         }
     }
 
