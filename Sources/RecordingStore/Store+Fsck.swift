@@ -24,10 +24,12 @@ public struct FsckReport: Sendable {
 }
 
 extension Store {
-    /// Holds the store lock: shared for ingest, exclusive for repair, so repair never takes a
-    /// blob that an ingest has written but not yet catalogued for an orphan.
-    func withStoreLock<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
-        let path = root + "/lock"
+    /// Holds the store lock: shared for ingest (from sealing a recording to cataloguing it),
+    /// exclusive for repair, so repair never takes a blob that an ingest has written but not
+    /// yet catalogued for an orphan, and for the end of a key rotation. `file` names another
+    /// lock in the store (`keys.lock`: one key rotation at a time).
+    func withStoreLock<T>(exclusive: Bool, file: String = "lock", _ body: () throws -> T) throws -> T {
+        let path = root + "/" + file
         let fd = try SystemError.check("open", path) { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
         defer { close(fd) }
         try SystemError.check("flock", path) { flock(fd, exclusive ? LOCK_EX : LOCK_SH) }

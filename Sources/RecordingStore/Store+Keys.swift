@@ -14,32 +14,42 @@ public struct KeyRotation: Sendable {
 extension Store {
     /// Makes a new account key, rewraps every recording's data key with it (blob header and
     /// catalog), then retires the old keys. Safe to interrupt and run again: old keys stay until
-    /// nothing needs them, and a half-rotated recording opens with either copy.
+    /// nothing needs them, and a half-rotated recording opens with either copy. Safe beside
+    /// ingests and mounts in other processes: they read the key file again once it changed, an
+    /// ingest that sealed with the old key before the new one existed is rewrapped before the old
+    /// key goes, and two rotations at once run one after the other.
     /// - Parameter progress: called with (done, total) after each recording.
     public func rotateKeys(actor: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> KeyRotation {
-        let keys = vault.keys
-        let oldIds = try keys.keyIds()
-        let newId = try keys.addActiveKey()
-        let rows = try catalog.pool.read { db in
-            try RecordingRow.filter(Column("accountSid") == account.sid && Column("purgedAt") == nil).fetchAll(db)
+        try withStoreLock(exclusive: true, file: "keys.lock") {
+            let keys = vault.keys
+            let oldIds = try keys.keyIds()
+            let newId = try keys.addActiveKey()
+            func onOldKeys() throws -> [RecordingRow] {
+                try catalog.pool.read { db in
+                    try RecordingRow.filter(Column("purgedAt") == nil && Column("keyId") != newId).fetchAll(db)
+                }
+            }
+            let rows = try onOldKeys()
+            var done = 0
+            for row in rows {
+                try rewrap(row, to: newId)
+                done += 1
+                progress(done, rows.count)
+            }
+            // An ingest holds the store lock shared from sealing to cataloguing: with it held
+            // exclusively, none is half-way with an old key, and every later one reads the new.
+            try withStoreLock(exclusive: true) {
+                for row in try onOldKeys() {
+                    try rewrap(row, to: newId)
+                    done += 1
+                }
+                try keys.retire(Set(oldIds))
+            }
+            try audit(actor: actor, action: "keys.rotate", subject: account.sid, detail: .object([
+                ("newKeyId", .string(newId)), ("retired", .array(oldIds.map(JSONValue.string))), ("rewrapped", .int(done)),
+            ]))
+            return KeyRotation(newKeyId: newId, retiredKeyIds: oldIds, rewrapped: done)
         }
-        var done = 0
-        for row in rows {
-            try rewrap(row, to: newId)
-            done += 1
-            progress(done, rows.count)
-        }
-        let stillOld = try catalog.pool.read { db in
-            try RecordingRow.filter(Column("purgedAt") == nil && Column("keyId") != newId).fetchCount(db)
-        }
-        guard stillOld == 0 else {
-            throw StoreError("key rotation left \(stillOld) recordings on old keys; run recfs keys rotate again")
-        }
-        try keys.retireInactiveKeys()
-        try audit(actor: actor, action: "keys.rotate", subject: account.sid, detail: .object([
-            ("newKeyId", .string(newId)), ("retired", .array(oldIds.map(JSONValue.string))), ("rewrapped", .int(done)),
-        ]))
-        return KeyRotation(newKeyId: newId, retiredKeyIds: oldIds, rewrapped: done)
     }
 
     /// Rewraps one recording's data key under `keyId`: header first, then the catalog.

@@ -67,6 +67,18 @@ extension Store {
 
     /// Opens a recording for authenticated reads. Integrity failures are audited and thrown.
     public func openRecording(_ row: RecordingRow) throws -> RecordingReader {
+        do {
+            return try open(row)
+        } catch let error as KeyError {
+            // A key rotation may have rewrapped the recording and retired the key `row` names
+            // since it was read: the catalog names the key that opens it now.
+            guard let now = try catalog.pool.read({ db in try RecordingRow.fetchOne(db, key: row.id) }),
+                  now.keyId != row.keyId else { throw error }
+            return try open(now)
+        }
+    }
+
+    private func open(_ row: RecordingRow) throws -> RecordingReader {
         let subject = "call \(row.callSid)"
         do {
             let blob = try blobStore(for: row).open(row.blobKey)

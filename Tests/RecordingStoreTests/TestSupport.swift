@@ -48,7 +48,7 @@ final class MemoryKeys: KeyProvider, @unchecked Sendable {
         keys.insert((id, SecureRandom.bytes(32)), at: 0)
         return id
     }
-    func retireInactiveKeys() throws { keys = [keys[0]] }
+    func retire(_ ids: Set<String>) throws { keys.removeAll { ids.contains($0.0) && $0.0 != keys[0].0 } }
     func keyIds() throws -> [String] { keys.map(\.0) }
 }
 

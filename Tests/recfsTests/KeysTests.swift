@@ -87,6 +87,41 @@ struct KeysTests {
         #expect(blob.subdata(in: 64..<(64 + id.utf8.count)) == Data(id.utf8), "new blob wrapped with the active key")
     }
 
+    @Test("rotations while another process ingests: every rotation succeeds, every recording stays readable, one key is left")
+    func rotateWhileIngesting() throws {
+        let tmp = try TempDir()
+        defer { tmp.remove() }
+        let store = try StoreHelper.initStore(tmp)
+        let ingest = Failures()
+        let ended = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let gen = try? CLI.run(["gen", "--store", store, "--calls", "200", "--days", "2", "--seed", "5",
+                                    "--max-duration", "10", "--speech", Fixtures.calls.path])
+            if gen?.status != 0 { ingest.add("gen: \(gen?.summary ?? "did not run")") }
+            ended.signal()
+        }
+        var rotations = 0
+        repeat {
+            let r = try CLI.run(["keys", "rotate", "--store", store])
+            #expect(r.status == 0, "rotation \(rotations + 1) beside the ingest: \(r.summary)")
+            rotations += 1
+        } while ended.wait(timeout: .now() + 0.05) == .timedOut
+        #expect(ingest.list.isEmpty, "\(ingest.list)")
+        #expect(rotations >= 2, "the ingest ended before two rotations ran beside it")
+        try CLI.ok(["keys", "rotate", "--store", store])
+        #expect(try Self.keyIds(store).count == 1)
+
+        let recorded = try StoreHelper.list(store)
+        #expect(recorded.count > 100, "\(recorded.count) recorded")
+        for row in recorded {
+            let sid = try #require(row["callSid"] as? String)
+            let cat = try CLI.run(["cat", "--store", store, sid])
+            #expect(cat.status == 0 && cat.stdout.count > 44, "\(sid) after rotations beside the ingest: \(cat.summary)")
+        }
+        let fsck = try CLI.run(["fsck", "--store", store])
+        #expect(fsck.status == 0, "\(fsck.summary)")
+    }
+
     @Test("a key file readable by others is refused, naming the fix")
     func keyFileMode() throws {
         let tmp = try TempDir()

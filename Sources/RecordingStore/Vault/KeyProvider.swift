@@ -12,8 +12,8 @@ public protocol KeyProvider: Sendable {
     func key(id: String) throws -> [UInt8]
     /// Makes a new key the active one; older keys stay readable until retired.
     func addActiveKey() throws -> String
-    /// Forgets every key except the active one.
-    func retireInactiveKeys() throws
+    /// Forgets the keys `ids` (nothing may still be wrapped with them); never the active one.
+    func retire(_ ids: Set<String>) throws
     /// Ids of every key held, active first.
     func keyIds() throws -> [String]
 }
@@ -28,11 +28,31 @@ public struct KeyError: Error, CustomStringConvertible {
 /// `{"format": 1, "active": ID, "keys": [{"id": ID, "created": ISO8601, "key": BASE64}]}`.
 ///
 /// Thread safety: every call reads or rewrites the file under a process-local lock; rewrites
-/// are atomic (temp file, fsync, rename), so a crash keeps the old or the new key set.
+/// are atomic (temp file, fsync, rename), so a crash keeps the old or the new key set. Other
+/// processes rewrite it too (a `recfs keys rotate` beside a mount or an ingest): every call
+/// looks at the file's identity, and reads it again when another version took its place.
+/// Rewrites by two processes at once are kept apart by the store (`Store.rotateKeys`).
 public final class KeyFile: KeyProvider, @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
-    private var cache: Contents?
+    private var cache: (contents: Contents, version: Version)?
+
+    /// Which version of the file was read: a rewrite (a new inode by rename) or a chmod changes it.
+    private struct Version: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var modified: timespec, changed: timespec
+
+        init(_ st: stat) {
+            device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+            modified = st.st_mtim; changed = st.st_ctim
+        }
+
+        static func == (a: Version, b: Version) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size
+                && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+        }
+    }
 
     struct Entry: Codable {
         var id: String
@@ -66,11 +86,12 @@ public final class KeyFile: KeyProvider, @unchecked Sendable {
     }
 
     private func load() throws -> Contents {
-        if let c = cache { return c }
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw KeyError(reason: "account key file \(path) is missing (\(String(cString: strerror(errno)))): without it no recording can be decrypted")
         }
+        let version = Version(st)
+        if let c = cache, c.version == version { return c.contents }
         if st.st_mode & 0o077 != 0 {
             throw KeyError(reason: "account key file \(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 on it")
         }
@@ -85,7 +106,7 @@ public final class KeyFile: KeyProvider, @unchecked Sendable {
         guard contents.keys.contains(where: { $0.id == contents.active }) else {
             throw KeyError(reason: "account key file \(path) names active key \(contents.active) but does not hold it")
         }
-        cache = contents
+        cache = (contents, version)
         return contents
     }
 
@@ -94,7 +115,7 @@ public final class KeyFile: KeyProvider, @unchecked Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(contents)
         try Files.writeAtomically(Array(data) + [0x0A], to: path, mode: 0o600)
-        cache = contents
+        cache = nil
     }
 
     public func activeKeyId() throws -> String {
@@ -123,10 +144,13 @@ public final class KeyFile: KeyProvider, @unchecked Sendable {
         return entry.id
     }
 
-    public func retireInactiveKeys() throws {
+    public func retire(_ ids: Set<String>) throws {
         lock.lock(); defer { lock.unlock() }
         var contents = try load()
-        contents.keys.removeAll { $0.id != contents.active }
+        guard !ids.contains(contents.active) else {
+            throw KeyError(reason: "account key \(contents.active) is the active key in \(path); it cannot be retired")
+        }
+        contents.keys.removeAll { ids.contains($0.id) }
         try save(contents)
     }
 
