@@ -300,7 +300,7 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(Set(sums.out.split(separator: "\n")) == Set(copied.out.split(separator: "\n")))
     }
 
-    @Test("keys rotated while mounted: every call.json shows the new key with a later mtime, and rsync copies those again and nothing else")
+    @Test("keys rotated while mounted: every recording still opens, every call.json shows the new key with a later mtime, and rsync copies those again and nothing else")
     func keyRotationWhileMountedReachesCallJSONAndRsync() throws {
         let m = try MountedStore()
         defer { m.tearDown() }
@@ -309,6 +309,19 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         #expect(first.status == 0, "\(first.out)")
         let documents = m.files().filter { $0.hasSuffix("/call.json") }
         #expect(!documents.isEmpty)
+        // Every audio file, opened anew after each rotation (the daemon opens the recording
+        // with the key the catalog names now, which it has not seen before).
+        let audio = m.files().filter { $0.hasSuffix(".wav") || $0.hasSuffix(".mp3") }
+        #expect(audio.count > documents.count)
+        func expectAudioUnchanged(_ when: String) {
+            for path in audio {
+                let got = FileManager.default.contents(atPath: m.mountpoint + "/" + path)
+                #expect(got == FileManager.default.contents(atPath: dest + "/" + path), "\(when): \(path) does not read as before")
+            }
+        }
+        expectAudioUnchanged("before rotating")
+        try CLI.ok(["keys", "rotate", "--store", m.store])
+        expectAudioUnchanged("after a rotation")
         func mtime(_ path: String) throws -> Date {
             try #require(FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
         }
@@ -342,6 +355,8 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
             #expect(try mtime(m.mountpoint + "/" + d) > was.mtime, "\(d): mtime did not move")
             #expect(try StoreHelper.cat(m.store, String(d.split(separator: "/")[2])).count > 0)
         }
+
+        expectAudioUnchanged("after a second rotation")
 
         let again = try tool("/usr/bin/rsync", ["-a", "--stats", "--exclude=/.settings", m.mountpoint + "/", dest + "/"])
         let line = again.out.split(separator: "\n").first { $0.hasPrefix("Number of regular files transferred") }
@@ -478,6 +493,19 @@ func tool(_ path: String, _ args: [String], cwd: String? = nil) throws -> (statu
         defer { device.tearDown() }
         #expect(device.rings() == 0)
         #expect(((try? String(contentsOfFile: device.store + "/mount.log", encoding: .utf8)) ?? "").contains("through /dev/fuse"))
+    }
+
+    /// The window the README promises: init's max_readahead must not cap the one the daemon
+    /// writes (as it did when init asked for 1 MiB).
+    @Test(.enabled(if: geteuid() == 0, "only root may set a mount's read_ahead_kb"), arguments: Transport.allCases)
+    func aSequentialReadersWindowIsFourMebibytes(_ transport: Transport) throws {
+        let m = try MountedStore(transport: transport)
+        defer { m.tearDown() }
+        let found = try tool("/usr/bin/mountpoint", ["-d", m.mountpoint])
+        let device = found.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(found.status == 0 && !device.isEmpty, "\(found.out)")
+        let window = try String(contentsOfFile: "/sys/class/bdi/\(device)/read_ahead_kb", encoding: .utf8)
+        #expect(window.trimmingCharacters(in: .whitespacesAndNewlines) == "4096", "read_ahead_kb of \(device)")
     }
 
     @Test func sigtermUnmountsCleanly() throws {
