@@ -86,7 +86,9 @@ func makeOperations() -> fuse_lowlevel_ops {
 
     ops.`init` = { _, conn in
         guard let conn else { return }
-        conn.pointee.max_readahead = 1 << 20
+        // The kernel keeps the smaller of this and the mount's read_ahead_kb (FuseMount raises
+        // it to 4 MiB before answering init): asking for less would cap the window there.
+        conn.pointee.max_readahead = 4 << 20
         conn.pointee.want |= UInt32(FUSE_CAP_READDIRPLUS)
         conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
         // open(O_TRUNC) arrives as one open, not a truncate then an open: a settings file is

@@ -1,6 +1,6 @@
 /* ceiling.c: the no-crypto FUSE ceiling for recfs's read benchmark. A minimal libfuse3
  * low-level filesystem serving one file ("file", SIZE bytes of a fixed pattern) from memory,
- * with the same 1 MiB max_readahead recfs asks for. Usage: ceiling MOUNTPOINT SIZE */
+ * with the same 4 MiB max_readahead recfs asks for. Usage: ceiling MOUNTPOINT SIZE */
 #define FUSE_USE_VERSION 312
 #include <fuse3/fuse_lowlevel.h>
 #include <errno.h>
@@ -18,7 +18,7 @@ static void fill(fuse_ino_t ino, struct stat *st) {
     else { st->st_mode = S_IFREG | 0444; st->st_nlink = 1; st->st_size = size; }
 }
 
-static void op_init(void *userdata, struct fuse_conn_info *conn) { (void)userdata; conn->max_readahead = 1 << 20; }
+static void op_init(void *userdata, struct fuse_conn_info *conn) { (void)userdata; conn->max_readahead = 4 << 20; }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     if (parent != 1 || strcmp(name, "file") != 0) { fuse_reply_err(req, ENOENT); return; }
