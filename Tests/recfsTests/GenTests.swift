@@ -37,7 +37,7 @@ struct GenTests {
         try CLI.ok(["fsck", "--store", a])
     }
 
-    @Test("calls spread over the days asked for, ending today, in varied shapes")
+    @Test("calls spread over the days asked for, ending yesterday (none in the future), in varied shapes")
     func spreadAndVariety() throws {
         let tmp = try TempDir()
         defer { tmp.remove() }
@@ -49,9 +49,16 @@ struct GenTests {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd"
         formatter.timeZone = TimeZone(identifier: "Asia/Kolkata")
-        let today = formatter.string(from: Date())
-        let allowed = Set((0..<3).map { formatter.string(from: Date().addingTimeInterval(-Double($0) * 86_400)) })
-        #expect(dates.isSubset(of: allowed) && dates.contains(today) && dates.count >= 2, "\(dates) within \(allowed)")
+        let yesterday = formatter.string(from: Date().addingTimeInterval(-86_400))
+        let allowed = Set((1...3).map { formatter.string(from: Date().addingTimeInterval(-Double($0) * 86_400)) })
+        #expect(dates.isSubset(of: allowed) && dates.contains(yesterday) && dates.count >= 2, "\(dates) within \(allowed)")
+        let now = Date()
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for row in rows {
+            let started = (row["startedAt"] as? String).flatMap { iso.date(from: $0) ?? ISO8601DateFormatter().date(from: $0) }
+            #expect(started.map { $0 < now } == true, "\(row["callSid"] ?? "?") starts at \(row["startedAt"] ?? "?"), not before now")
+        }
         #expect(Set(rows.compactMap { $0["format"] as? String }) == ["wav", "mp3"])
         #expect(Set(rows.compactMap { $0["flow"] as? String }).count >= 4)
         #expect(Set(rows.compactMap { $0["sampleRate"] as? Int }).count >= 2)

@@ -14,16 +14,16 @@ struct Gen: ParsableCommand {
         discussion: """
             Calls vary in flow, direction, outcome (a few unanswered), requested mode, sample rate
             (8 or 16 kHz), IVR, opt-out and pauses; answered calls last 5 s to --max-duration
-            (mostly short: median about 20 s). They start over the --days days ending today (in
-            the account's time zone). Legs are built in memory from the fixture speech and go
-            through the recording engine exactly as `recfs ingest` does. The same seed makes the
-            same call sids and audio, and on the same day the same JSON: running it again reports
-            the calls as already there.
+            (mostly short: median about 20 s). They start over the --days whole days before today
+            (in the account's time zone), so none is in the future. Legs are built in memory from
+            the fixture speech and go through the recording engine exactly as `recfs ingest` does.
+            The same seed makes the same call sids and audio, and on the same day the same JSON:
+            running it again reports the calls as already there.
             """)
 
     @OptionGroup var options: StoreOptions
     @Option(help: "How many calls.") var calls: Int
-    @Option(help: "Spread the calls over this many days, ending today.") var days: Int = 7
+    @Option(help: "Spread the calls over this many days, ending yesterday.") var days: Int = 7
     @Option(help: "Seed of the generator.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Longest answered call, in seconds (5 to 1200).", valueName: "SECONDS")) var maxDuration: Int = 1200
     @Option(help: ArgumentHelp("Folder of call JSON files whose legs supply the speech (default: fixtures/calls of this checkout, or $RECFS_SPEECH).", valueName: "DIR"))
@@ -42,10 +42,11 @@ struct Gen: ParsableCommand {
             let dates = try store.localDates()
             let now = Timestamp(milliseconds: store.now)
             guard let today = dates.range(of: dates.date(of: now)) else { throw CLIError("cannot find today's date in \(dates.timeZone.identifier)") }
-            let from = Timestamp(milliseconds: today.lowerBound.milliseconds - Int64(days - 1) * 86_400_000)
-            // The window is whole local days (today included, so some calls may start later today):
-            // the same seed on the same day gives the same calls, so a second run changes nothing.
-            let generator = SyntheticCalls(account: store.account.sid, seed: seed, speech: bank, from: from, until: today.upperBound,
+            let from = Timestamp(milliseconds: today.lowerBound.milliseconds - Int64(days) * 86_400_000)
+            // The window is whole local days, so the same seed on the same day gives the same
+            // calls (a second run changes nothing), and ends where today begins, so no call
+            // starts in the future (its files' times would be ahead of the clock).
+            let generator = SyntheticCalls(account: store.account.sid, seed: seed, speech: bank, from: from, until: today.lowerBound,
                                            maxDurationSeconds: maxDuration)
             let tally = Tally(total: calls)
             let actor = Store.currentActor

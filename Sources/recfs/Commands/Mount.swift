@@ -111,7 +111,11 @@ struct Mount: ParsableCommand {
         var pid: pid_t = 0
         let cArgs = args.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, cArgs, environ)
+        // This very binary, by its own path (the daemon is then `recfs` to ps and pgrep, not `exe`);
+        // by /proc/self/exe if it was replaced since it started.
+        var binary = "/proc/self/exe"
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: binary), !path.hasSuffix(" (deleted)") { binary = path }
+        let spawned = posix_spawn(&pid, binary, &actions, &attributes, cArgs, environ)
         close(pipeFds[1])
         guard spawned == 0 else {
             close(pipeFds[0])
