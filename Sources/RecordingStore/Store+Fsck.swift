@@ -29,10 +29,31 @@ extension Store {
     /// yet catalogued for an orphan, and for the end of a key rotation. `file` names another
     /// lock in the store (`keys.lock`: one key rotation at a time).
     func withStoreLock<T>(exclusive: Bool, file: String = "lock", _ body: () throws -> T) throws -> T {
-        let path = root + "/" + file
-        let fd = try SystemError.check("open", path) { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        func take(_ name: String) throws -> Int32 {
+            let path = root + "/" + name
+            let fd = try SystemError.check("open", path) { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+            do {
+                try SystemError.check("flock", path) { flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
+            } catch {
+                close(fd)
+                throw error
+            }
+            return fd
+        }
+        // flock(2) grants a shared lock while an exclusive one waits, so ingests coming one
+        // after another could keep a repair or a rotation waiting for ever: every taker passes
+        // a gate first, held (in the same mode) only until its lock is taken: a moment, for a
+        // shared taker.
+        let gate = try take(file + ".gate")
+        let fd: Int32
+        do {
+            fd = try take(file)
+        } catch {
+            close(gate)
+            throw error
+        }
+        close(gate)
         defer { close(fd) }
-        try SystemError.check("flock", path) { flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
         return try body()
     }
 

@@ -267,6 +267,35 @@ func readAll(_ store: Store, _ row: RecordingRow) throws -> [UInt8] {
         #expect(throws: KeyError.self) { _ = try Store.open(at: store.root) }
     }
 
+    /// flock(2) alone lets shared takers pass a waiting exclusive one, so a stream of ingests
+    /// could keep a repair or the end of a key rotation waiting for ever.
+    @Test func anExclusiveStoreLockIsNotPassedBySharedOnesAskingAfterIt() throws {
+        let folder = TemporaryFolder()
+        let store = try makeStore(folder)
+        let order = Events()
+        let group = DispatchGroup()
+        func taker(_ name: String, after delay: Double, exclusive: Bool, holding hold: Double) {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                usleep(useconds_t(delay * 1_000_000))
+                do {
+                    try store.withStoreLock(exclusive: exclusive) {
+                        order.add(name)
+                        usleep(useconds_t(hold * 1_000_000))
+                    }
+                } catch {
+                    order.add("\(name) failed: \(error)")
+                }
+            }
+        }
+        taker("first ingest", after: 0, exclusive: false, holding: 0.4)
+        taker("repair", after: 0.1, exclusive: true, holding: 0)
+        taker("next ingest", after: 0.2, exclusive: false, holding: 0)
+        group.wait()
+        #expect(order.list == ["first ingest", "repair", "next ingest"])
+    }
+
     @Test func catalogMigrationsAreNamed() throws {
         let folder = TemporaryFolder()
         let store = try makeStore(folder)

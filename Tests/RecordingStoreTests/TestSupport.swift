@@ -48,7 +48,10 @@ final class MemoryKeys: KeyProvider, @unchecked Sendable {
         keys.insert((id, SecureRandom.bytes(32)), at: 0)
         return id
     }
-    func retire(_ ids: Set<String>) throws { keys.removeAll { ids.contains($0.0) && $0.0 != keys[0].0 } }
+    func retire(_ ids: Set<String>) throws {
+        let active = keys[0].0
+        keys.removeAll { ids.contains($0.0) && $0.0 != active }
+    }
     func keyIds() throws -> [String] { keys.map(\.0) }
 }
 
@@ -98,4 +101,12 @@ func standInRecording(_ file: String) throws -> [UInt8] {
     let call = try CallDescription.decode(try readFile(file))
     let dir = (file as NSString).deletingLastPathComponent
     return try readFile(dir + "/" + (call.agentLeg ?? "missing-leg"))
+}
+
+/// Lines appended from several threads, in the order they came.
+final class Events: @unchecked Sendable {
+    private var items: [String] = []
+    private let lock = NSLock()
+    func add(_ s: String) { lock.withLock { items.append(s) } }
+    var list: [String] { lock.withLock { items } }
 }

@@ -29,9 +29,10 @@ public struct KeyError: Error, CustomStringConvertible {
 ///
 /// Thread safety: every call reads or rewrites the file under a process-local lock; rewrites
 /// are atomic (temp file, fsync, rename), so a crash keeps the old or the new key set. Other
-/// processes rewrite it too (a `recfs keys rotate` beside a mount or an ingest): every call
-/// looks at the file's identity, and reads it again when another version took its place.
-/// Rewrites by two processes at once are kept apart by the store (`Store.rotateKeys`).
+/// processes rewrite it too (a `recfs keys rotate` beside a mount or an ingest), so the active
+/// key and every rewrite read the file afresh; `key(id:)` (each open of a recording) serves
+/// from the set read last while the file is unchanged and holds the id, and reads it again
+/// otherwise. Rewrites by two processes at once are kept apart by the store (`Store.rotateKeys`).
 public final class KeyFile: KeyProvider, @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
@@ -85,13 +86,16 @@ public final class KeyFile: KeyProvider, @unchecked Sendable {
         return Entry(id: id, created: created, key: Data(SecureRandom.bytes(32)).base64EncodedString())
     }
 
-    private func load() throws -> Contents {
+    /// The key set: the one read last while the file is that version, else read now. `fresh`
+    /// reads it whatever the version says (a rewrite can look the same: every one-key file has
+    /// the same size, an inode can be reused, and times may not move within a clock tick).
+    private func load(fresh: Bool = true) throws -> Contents {
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw KeyError(reason: "account key file \(path) is missing (\(String(cString: strerror(errno)))): without it no recording can be decrypted")
         }
         let version = Version(st)
-        if let c = cache, c.version == version { return c.contents }
+        if !fresh, let c = cache, c.version == version { return c.contents }
         if st.st_mode & 0o077 != 0 {
             throw KeyError(reason: "account key file \(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 on it")
         }
@@ -125,7 +129,10 @@ public final class KeyFile: KeyProvider, @unchecked Sendable {
 
     public func key(id: String) throws -> [UInt8] {
         lock.lock(); defer { lock.unlock() }
-        guard let entry = try load().keys.first(where: { $0.id == id }) else {
+        // A key never changes under its id: the set read last serves while it holds `id`.
+        var entry = try load(fresh: false).keys.first { $0.id == id }
+        if entry == nil { entry = try load().keys.first { $0.id == id } }
+        guard let entry else {
             throw KeyError(reason: "account key \(id) is not in \(path)")
         }
         guard let data = Data(base64Encoded: entry.key), data.count == 32 else {

@@ -145,14 +145,16 @@ public struct Vault: Sendable {
     public func open(_ blob: any BlobReader, recordingId: String, keyId: String, wrappedKey: [UInt8],
                      plaintextSize: Int64, subject: String) throws -> RecordingReader {
         func fail(_ detail: String) -> IntegrityError { IntegrityError(subject: subject, detail: detail) }
-        var headerBytes = [UInt8](repeating: 0, count: BlobHeader.size)
-        let n = try headerBytes.withUnsafeMutableBytes { try blob.read(at: 0, into: $0) }
-        let header: BlobHeader
-        do {
-            header = try BlobHeader(decoding: Array(headerBytes[0..<n]))
-        } catch {
-            throw fail(error.description)
+        func readHeader() throws -> BlobHeader {
+            var headerBytes = [UInt8](repeating: 0, count: BlobHeader.size)
+            let n = try headerBytes.withUnsafeMutableBytes { try blob.read(at: 0, into: $0) }
+            do {
+                return try BlobHeader(decoding: Array(headerBytes[0..<n]))
+            } catch {
+                throw fail(error.description)
+            }
         }
+        var header = try readHeader()
         guard Hex.encode(header.recordingId) == recordingId else {
             throw fail("the blob holds recording \(Hex.encode(header.recordingId)), not \(recordingId) (blob swapped)")
         }
@@ -163,11 +165,19 @@ public struct Vault: Sendable {
         guard let dataKey = try unwrap(wrappedKey, recordingId: header.recordingId, keyId: keyId) else {
             throw fail("the catalog's wrapped data key does not open with account key \(keyId)")
         }
-        if header.keyId != keyId || header.wrappedKey != wrappedKey {
-            // A rotation may have stopped between rewriting the header and the catalog:
-            // accept only if the header's copy opens to the very same data key.
-            let other = try? unwrap(header.wrappedKey, recordingId: header.recordingId, keyId: header.keyId)
-            guard other == dataKey else { throw fail("the blob header's wrapped data key is damaged") }
+        // The header's copy of the wrapped key: the catalog's, or one opening to the very same
+        // data key (a rotation stopped between rewriting the header and the catalog).
+        let id = header.recordingId
+        func headerAgrees(_ h: BlobHeader) -> Bool {
+            h.recordingId == id && (h.keyId == keyId && h.wrappedKey == wrappedKey
+                || (try? unwrap(h.wrappedKey, recordingId: h.recordingId, keyId: h.keyId)) == dataKey)
+        }
+        if !headerAgrees(header) {
+            // A rotation may be rewriting the header as it was read: read it once more before
+            // calling it damaged.
+            usleep(1000)
+            header = try readHeader()
+            guard headerAgrees(header) else { throw fail("the blob header's wrapped data key is damaged") }
         }
         return try RecordingReader(blob: blob, header: header, dataKey: dataKey, plaintextSize: plaintextSize, subject: subject)
     }

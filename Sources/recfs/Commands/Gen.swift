@@ -42,7 +42,10 @@ struct Gen: ParsableCommand {
             let dates = try store.localDates()
             let now = Timestamp(milliseconds: store.now)
             guard let today = dates.range(of: dates.date(of: now)) else { throw CLIError("cannot find today's date in \(dates.timeZone.identifier)") }
-            let from = Timestamp(milliseconds: today.lowerBound.milliseconds - Int64(days) * 86_400_000)
+            // The first instant of the date `days` before today (noon of it, found by counting
+            // 24-hour days back, lies on that date whatever the clocks did in between).
+            let first = dates.date(of: Timestamp(milliseconds: today.lowerBound.milliseconds - Int64(days) * 86_400_000 + 43_200_000))
+            guard let from = dates.range(of: first)?.lowerBound else { throw CLIError("cannot find the date \(first) in \(dates.timeZone.identifier)") }
             // The window is whole local days, so the same seed on the same day gives the same
             // calls (a second run changes nothing), and ends where today begins, so no call
             // starts in the future (its files' times would be ahead of the clock).

@@ -43,6 +43,9 @@ struct Mount: ParsableCommand {
 
     /// Mounts and serves in this process until unmounted.
     func serve(storePath: String, target: String, options: [String]) throws {
+        // Started through /proc/self/exe (the very binary that was asked), the daemon would be
+        // `exe` to ps and pgrep.
+        try? "recfs".write(toFile: "/proc/self/comm", atomically: false, encoding: .utf8)
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
@@ -111,11 +114,7 @@ struct Mount: ParsableCommand {
         var pid: pid_t = 0
         let cArgs = args.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
-        // This very binary, by its own path (the daemon is then `recfs` to ps and pgrep, not `exe`);
-        // by /proc/self/exe if it was replaced since it started.
-        var binary = "/proc/self/exe"
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: binary), !path.hasSuffix(" (deleted)") { binary = path }
-        let spawned = posix_spawn(&pid, binary, &actions, &attributes, cArgs, environ)
+        let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, cArgs, environ)
         close(pipeFds[1])
         guard spawned == 0 else {
             close(pipeFds[0])
